@@ -1,0 +1,233 @@
+"""The sandbox's in-memory Azure: zones with record sets, email services, domains, communication services.
+
+All mutation of DNS data goes through `SandboxState` methods, which keep a journal of published zone
+snapshots so the DNS server can serve the state as it was `propagation_delay` seconds ago. Record-set
+objects are never mutated in place: a write replaces them, so a snapshot is a cheap shallow copy.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+ZoneKey = tuple[str, str, str]  # (subscription, resource group, zone name), all lower-case
+
+
+def new_etag() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class RecordSetState:
+    """One record set. `properties` is the wire `properties` object minus read-only fields."""
+
+    name: str  # relative name as first written ("@" for the apex); matched case-insensitively
+    type: str  # upper-case record type
+    properties: dict[str, Any]
+    etag: str
+
+
+@dataclass
+class ZoneState:
+    subscription: str
+    resource_group: str
+    name: str  # lower-case, no trailing dot
+    location: str = "global"
+    tags: dict[str, str] = field(default_factory=dict)
+    etag: str = field(default_factory=new_etag)
+    zone_type: str = "Public"
+    name_servers: list[str] = field(default_factory=list)
+    record_sets: dict[tuple[str, str], RecordSetState] = field(default_factory=dict)
+    max_record_sets: int = 10000
+    registration_virtual_networks: list[dict[str, str]] = field(default_factory=list)
+    resolution_virtual_networks: list[dict[str, str]] = field(default_factory=list)
+    # Sandbox-only: is a top-level zone delegated from its registrar? (child zones follow their parent's NS)
+    delegated: bool = True
+
+    @property
+    def key(self) -> ZoneKey:
+        return (self.subscription.lower(), self.resource_group.lower(), self.name)
+
+
+@dataclass(frozen=True)
+class ZoneSnapshot:
+    """What the DNS server serves for one zone at one moment."""
+
+    name: str
+    zone_type: str
+    name_servers: tuple[str, ...]
+    delegated: bool
+    record_sets: dict[tuple[str, str], RecordSetState]
+
+
+@dataclass
+class EmailServiceState:
+    subscription: str
+    resource_group: str
+    name: str
+    location: str = "global"
+    data_location: str = "United States"
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class EmailDomainState:
+    subscription: str
+    resource_group: str
+    email_service: str
+    name: str  # the domain name as created (lower-case)
+    domain_management: str = "CustomerManaged"
+    location: str = "global"
+    data_location: str = "unitedstates"
+    tags: dict[str, str] = field(default_factory=dict)
+    user_engagement_tracking: str = "Disabled"
+    verification_token: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # kind ("Domain", "SPF", ...) -> {"status": ..., "errorCode"?: ...}
+    verification_states: dict[str, dict[str, str]] = field(default_factory=dict)
+    created_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class CommunicationServiceState:
+    subscription: str
+    resource_group: str
+    name: str
+    location: str = "global"
+    data_location: str = "United States"
+    linked_domains: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _k(*parts: str) -> tuple[str, ...]:
+    return tuple(p.lower() for p in parts)
+
+
+class SandboxState:
+    """Thread-safe store. Hold `lock` while reading or changing anything."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.zones: dict[ZoneKey, ZoneState] = {}
+        self.email_services: dict[tuple[str, ...], EmailServiceState] = {}
+        self.email_domains: dict[tuple[str, ...], EmailDomainState] = {}
+        self.communication_services: dict[tuple[str, ...], CommunicationServiceState] = {}
+        # journal of (monotonic time, zone key, snapshot or None when deleted), oldest first
+        self._journal: list[tuple[float, ZoneKey, ZoneSnapshot | None]] = []
+        self.clock = time.monotonic
+
+    # ---- DNS zones and record sets -------------------------------------------------------------
+    def get_zone(self, subscription: str, resource_group: str, zone: str) -> ZoneState | None:
+        return self.zones.get(_k(subscription, resource_group, zone.rstrip(".")))  # type: ignore[arg-type]
+
+    def put_zone(self, zone: ZoneState) -> None:
+        with self.lock:
+            self.zones[zone.key] = zone
+            self._publish(zone)
+
+    def touch_zone(self, zone: ZoneState) -> None:
+        """Record a change of a zone's own settings (etag, delegation) for the DNS server."""
+        with self.lock:
+            self._publish(zone)
+
+    def delete_zone(self, zone: ZoneState) -> None:
+        with self.lock:
+            self.zones.pop(zone.key, None)
+            self._journal.append((self.clock(), zone.key, None))
+
+    def put_record_set(self, zone: ZoneState, record_set: RecordSetState) -> RecordSetState:
+        with self.lock:
+            zone.record_sets[(record_set.name.lower(), record_set.type)] = record_set
+            self._publish(zone)
+            return record_set
+
+    def delete_record_set(self, zone: ZoneState, name: str, rtype: str) -> bool:
+        with self.lock:
+            removed = zone.record_sets.pop((name.lower(), rtype.upper()), None)
+            if removed is not None:
+                self._publish(zone)
+            return removed is not None
+
+    def set_delegated(self, subscription: str, resource_group: str, zone: str, delegated: bool) -> None:
+        with self.lock:
+            found = self.get_zone(subscription, resource_group, zone)
+            if found is None:
+                raise KeyError(zone)
+            found.delegated = delegated
+            self._publish(found)
+
+    def _publish(self, zone: ZoneState) -> None:
+        snap = ZoneSnapshot(
+            name=zone.name,
+            zone_type=zone.zone_type,
+            name_servers=tuple(zone.name_servers),
+            delegated=zone.delegated,
+            record_sets=dict(zone.record_sets),
+        )
+        self._journal.append((self.clock(), zone.key, snap))
+
+    def dns_view(self, delay: float = 0.0) -> list[ZoneSnapshot]:
+        """Every zone as it was `delay` seconds ago (the newest snapshot at or before then)."""
+        with self.lock:
+            cutoff = self.clock() - delay
+            latest: dict[ZoneKey, ZoneSnapshot | None] = {}
+            keep_from = 0
+            for i, (t, key, snap) in enumerate(self._journal):
+                if t > cutoff:
+                    break
+                latest[key] = snap
+                keep_from = i
+            # prune: entries older than the cutoff are folded into one per zone
+            if keep_from > 64:
+                older = [(self._journal[keep_from][0], k, s) for k, s in latest.items()]
+                self._journal = older + self._journal[keep_from + 1 :]
+            return [s for s in latest.values() if s is not None]
+
+    # ---- Communication -------------------------------------------------------------------------
+    def email_service(self, subscription: str, resource_group: str, name: str) -> EmailServiceState | None:
+        return self.email_services.get(_k(subscription, resource_group, name))
+
+    def put_email_service(self, service: EmailServiceState) -> None:
+        with self.lock:
+            self.email_services[_k(service.subscription, service.resource_group, service.name)] = service
+
+    def email_domain(
+        self, subscription: str, resource_group: str, email_service: str, name: str
+    ) -> EmailDomainState | None:
+        return self.email_domains.get(_k(subscription, resource_group, email_service, name.rstrip(".")))
+
+    def put_email_domain(self, domain: EmailDomainState) -> None:
+        with self.lock:
+            key = _k(domain.subscription, domain.resource_group, domain.email_service, domain.name)
+            self.email_domains[key] = domain
+
+    def delete_email_domain(self, domain: EmailDomainState) -> None:
+        with self.lock:
+            key = _k(domain.subscription, domain.resource_group, domain.email_service, domain.name)
+            self.email_domains.pop(key, None)
+
+    def communication_service(
+        self, subscription: str, resource_group: str, name: str
+    ) -> CommunicationServiceState | None:
+        return self.communication_services.get(_k(subscription, resource_group, name))
+
+    def put_communication_service(self, service: CommunicationServiceState) -> None:
+        with self.lock:
+            key = _k(service.subscription, service.resource_group, service.name)
+            self.communication_services[key] = service
+
+
+__all__ = [
+    "CommunicationServiceState",
+    "EmailDomainState",
+    "EmailServiceState",
+    "RecordSetState",
+    "SandboxState",
+    "ZoneKey",
+    "ZoneSnapshot",
+    "ZoneState",
+    "new_etag",
+    "replace",
+]

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine with only Python 3.11+: creates .venv, installs, lints, tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
+.venv/bin/python -m pip install --quiet -e '.[test]'
+.venv/bin/ruff check provisioner tests bench
+.venv/bin/ruff format --check provisioner tests bench
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,93 @@
+"""Shared fixtures. A loopback-only network guard is active for the whole suite: any attempt to reach
+an address outside 127.0.0.0/8 or ::1 fails the test (no mocking: a real audit hook)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from provisioner.azure.credentials import SandboxCredential
+from provisioner.sandbox import Sandbox, SandboxOptions
+
+_ALLOWED_NAMES = {"localhost", "127.0.0.1", "::1", ""}
+
+
+class NetworkGuardViolation(AssertionError):
+    pass
+
+
+def _is_loopback(host: object) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode()
+    if not isinstance(host, str):
+        return True  # AF_UNIX paths etc.
+    if host in _ALLOWED_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event in ("socket.connect", "socket.sendto"):
+        sock, address = args[0], args[1]
+        if getattr(sock, "family", None) in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
+            if not _is_loopback(address[0]):
+                raise NetworkGuardViolation(f"test tried to reach {address!r}: only loopback is allowed")
+    elif event == "socket.getaddrinfo":
+        host = args[0]
+        if host is not None and not _is_loopback(host):
+            raise NetworkGuardViolation(f"test tried to resolve {host!r}: only loopback is allowed")
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_azure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never pick up the machine's CA bundle override or Azure settings."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "ACS_DNS_ARM_ENDPOINT", "AZURE_SUBSCRIPTION_ID"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    """One sandbox for tests that only create uniquely named resources."""
+    with Sandbox(SandboxOptions()) as sb:
+        yield sb
+
+
+@pytest.fixture
+def fresh_sandbox() -> Iterator[Sandbox]:
+    with Sandbox(SandboxOptions()) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="session")
+def credential() -> SandboxCredential:
+    return SandboxCredential()
+
+
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000001"
+
+
+def dns_client(sb: Sandbox, **kwargs: object):
+    from azure.mgmt.dns import DnsManagementClient
+
+    return DnsManagementClient(
+        SandboxCredential(), SUBSCRIPTION, base_url=sb.arm_endpoint, connection_verify=sb.ca_bundle, **kwargs
+    )
+
+
+def communication_client(sb: Sandbox, **kwargs: object):
+    from azure.mgmt.communication import CommunicationServiceManagementClient
+
+    kwargs.setdefault("polling_interval", 0.05)
+    return CommunicationServiceManagementClient(
+        SandboxCredential(), SUBSCRIPTION, base_url=sb.arm_endpoint, connection_verify=sb.ca_bundle, **kwargs
+    )

@@ -1,0 +1,123 @@
+"""Azure Communication Services adapter: the email domain's records and verification states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner.azure.errors import translate
+from provisioner.errors import NotFoundError
+from provisioner.model import VerificationKind, VerificationRecord
+
+
+@dataclass(frozen=True)
+class VerificationState:
+    status: (
+        str  # NotStarted, VerificationRequested, VerificationInProgress, VerificationFailed, Verified, ...
+    )
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class EmailDomain:
+    name: str
+    resource_id: str
+    domain_management: str  # AzureManaged, CustomerManaged, CustomerManagedInExchangeOnline
+    records: tuple[VerificationRecord, ...] = ()
+    states: dict[VerificationKind, VerificationState] = field(default_factory=dict)
+    from_sender_domain: str | None = None
+
+
+def to_email_domain(sdk: Any) -> EmailDomain:
+    body = sdk.as_dict() if hasattr(sdk, "as_dict") else dict(sdk)
+    props = body.get("properties") or {}
+    records: list[VerificationRecord] = []
+    for key, rec in (props.get("verificationRecords") or {}).items():
+        if not rec or key not in VerificationKind.__members__.values():
+            continue
+        records.append(
+            VerificationRecord(
+                kind=VerificationKind(key),
+                type=str(rec.get("type", "")).upper(),
+                name=str(rec.get("name", "")),
+                value=str(rec.get("value", "")),
+                ttl=int(rec.get("ttl") or 3600),
+            )
+        )
+    states: dict[VerificationKind, VerificationState] = {}
+    for key, st in (props.get("verificationStates") or {}).items():
+        if st and key in VerificationKind.__members__.values():
+            code = st.get("errorCode") or None
+            states[VerificationKind(key)] = VerificationState(str(st.get("status", "NotStarted")), code)
+    return EmailDomain(
+        name=str(body.get("name", "")).lower(),
+        resource_id=str(body.get("id", "")),
+        domain_management=str(props.get("domainManagement", "")),
+        records=tuple(sorted(records, key=lambda r: list(VerificationKind).index(r.kind))),
+        states=states,
+        from_sender_domain=props.get("fromSenderDomain"),
+    )
+
+
+class AzureCommunication:
+    """Reads email domains, creates one on request, starts verification."""
+
+    def __init__(self, client: Any, subscription: str) -> None:
+        self._client = client
+        self.subscription = subscription
+
+    def _where(self, resource_group: str, email_service: str, domain: str | None = None) -> str:
+        base = f"email service {email_service} (resource group {resource_group})"
+        return f"email domain {domain} of {base}" if domain else base
+
+    def get_domain(self, resource_group: str, email_service: str, domain: str) -> EmailDomain | None:
+        """The email domain, or None when the email service exists but the domain does not."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return to_email_domain(self._client.domains.get(resource_group, email_service, domain))
+        except ResourceNotFoundError:
+            self.ensure_email_service(resource_group, email_service)
+            return None
+        except Exception as exc:
+            raise translate(exc, self._where(resource_group, email_service, domain)) from exc
+
+    def list_domains(self, resource_group: str, email_service: str) -> list[EmailDomain]:
+        try:
+            pages = self._client.domains.list_by_email_service_resource(resource_group, email_service)
+            return [to_email_domain(d) for d in pages]
+        except Exception as exc:
+            err = translate(exc, self._where(resource_group, email_service))
+            if isinstance(err, NotFoundError):
+                err.hint = "check --email-service, --resource-group and --subscription"
+            raise err from exc
+
+    def ensure_email_service(self, resource_group: str, email_service: str) -> None:
+        try:
+            self._client.email_services.get(resource_group, email_service)
+        except Exception as exc:
+            err = translate(exc, self._where(resource_group, email_service))
+            if isinstance(err, NotFoundError):
+                err.hint = "check --email-service, --resource-group and --subscription"
+            raise err from exc
+
+    def create_domain(self, resource_group: str, email_service: str, domain: str) -> EmailDomain:
+        body = {"location": "global", "properties": {"domainManagement": "CustomerManaged"}}
+        try:
+            poller = self._client.domains.begin_create_or_update(resource_group, email_service, domain, body)
+            return to_email_domain(poller.result())
+        except Exception as exc:
+            raise translate(exc, self._where(resource_group, email_service, domain)) from exc
+
+    def start_verification(
+        self, resource_group: str, email_service: str, domain: str, kind: VerificationKind
+    ) -> None:
+        try:
+            poller = self._client.domains.begin_initiate_verification(
+                resource_group, email_service, domain, {"verificationType": kind.value}
+            )
+            poller.result()
+        except Exception as exc:
+            raise translate(
+                exc, f"{kind} verification of {self._where(resource_group, email_service, domain)}"
+            ) from exc

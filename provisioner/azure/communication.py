@@ -8,14 +8,7 @@ from typing import Any
 from provisioner.azure.errors import translate
 from provisioner.errors import NotFoundError
 from provisioner.model import VerificationKind, VerificationRecord
-
-
-@dataclass(frozen=True)
-class VerificationState:
-    status: (
-        str  # NotStarted, VerificationRequested, VerificationInProgress, VerificationFailed, Verified, ...
-    )
-    error_code: str | None = None
+from provisioner.verification import KindState
 
 
 @dataclass(frozen=True)
@@ -24,7 +17,7 @@ class EmailDomain:
     resource_id: str
     domain_management: str  # AzureManaged, CustomerManaged, CustomerManagedInExchangeOnline
     records: tuple[VerificationRecord, ...] = ()
-    states: dict[VerificationKind, VerificationState] = field(default_factory=dict)
+    states: dict[VerificationKind, KindState] = field(default_factory=dict)
     from_sender_domain: str | None = None
 
 
@@ -44,11 +37,11 @@ def to_email_domain(sdk: Any) -> EmailDomain:
                 ttl=int(rec.get("ttl") or 3600),
             )
         )
-    states: dict[VerificationKind, VerificationState] = {}
+    states: dict[VerificationKind, KindState] = {}
     for key, st in (props.get("verificationStates") or {}).items():
         if st and key in VerificationKind.__members__.values():
             code = st.get("errorCode") or None
-            states[VerificationKind(key)] = VerificationState(str(st.get("status", "NotStarted")), code)
+            states[VerificationKind(key)] = KindState(str(st.get("status", "NotStarted")), code)
     return EmailDomain(
         name=str(body.get("name", "")).lower(),
         resource_id=str(body.get("id", "")),

@@ -142,6 +142,8 @@ class RequestLog:
                 "routes": dict(self.counters),
                 "statuses": {str(k): v for k, v in self.statuses.items()},
                 "throttled": self.statuses.get(429, 0),
+                "dropped": self.statuses.get(0, 0),
+                "methods": dict(Counter(e.method for e in self.entries)),
                 "writes": sum(
                     1 for e in self.entries if e.method in ("PUT", "PATCH", "DELETE") and e.status < 400
                 ),

@@ -88,6 +88,8 @@ class EmailDomainState:
     # kind ("Domain", "SPF", ...) -> {"status": ..., "errorCode"?: ...}
     verification_states: dict[str, dict[str, str]] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
+    # Sandbox-only: also list a DMARC entry in verificationRecords (set through the admin API)
+    dmarc_record: bool = False
 
 
 @dataclass

@@ -1,0 +1,107 @@
+"""Domain reports -> text for people, or one JSON document for pipelines. Pure: returns strings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from provisioner.azure.dns import Zone
+from provisioner.plan import Action, Change
+from provisioner.reconcile import DomainReport
+from provisioner.verification import NOT_STARTED
+
+JSON_VERSION = 1
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    return {
+        "action": str(change.action),
+        "type": str(change.after.type),
+        "name": change.after.name,
+        "kinds": [str(k) for k in change.kinds],
+        "before": list(change.before_values),
+        "after": list(change.after_values),
+        "notes": list(change.notes),
+    }
+
+
+def _zone_json(zone: Zone) -> dict[str, Any]:
+    return {"name": zone.name, "resource_group": zone.resource_group, "name_servers": list(zone.name_servers)}
+
+
+def report_json(report: DomainReport) -> dict[str, Any]:
+    t = report.target
+    zone = report.zone
+    return {
+        "domain": t.domain,
+        "subscription": t.subscription,
+        "resource_group": t.resource_group,
+        "email_service": t.email_service,
+        "zone": None if zone is None else _zone_json(zone),
+        "changes": [change_json(c) for c in report.plan.changes] if report.plan else [],
+        "written": list(report.written),
+        "verification": {
+            str(k): {
+                "status": report.states.get(k, NOT_STARTED).status,
+                "errorCode": report.states.get(k, NOT_STARTED).error_code,
+            }
+            for k in report.kinds
+        },
+        "started": [str(k) for k in report.started],
+        "result": str(report.result),
+        "exit_code": int(report.exit_code),
+        "message": report.message,
+        "hint": report.hint,
+    }
+
+
+def document_json(command: str, reports: list[DomainReport], exit_code: int) -> str:
+    """The single JSON document `--output json` prints (schema in the README)."""
+    body = {
+        "version": JSON_VERSION,
+        "command": command,
+        "exit_code": int(exit_code),
+        "domains": [report_json(r) for r in reports],
+    }
+    return json.dumps(body, indent=2)
+
+
+_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.NOOP: "="}
+
+
+def change_lines(change: Change) -> list[str]:
+    head = f"  {_SYMBOL[change.action]} {change.action:<6} {change.after.type:<5} {change.after.name}"
+    kinds = ", ".join(str(k) for k in change.kinds)
+    lines = [f"{head}  [{kinds}]"]
+    if change.action is not Action.NOOP:
+        lines += [f"      {line}" for line in change.summary()]
+    lines += [f"      note: {note}" for note in change.notes]
+    return lines
+
+
+def report_text(report: DomainReport) -> str:
+    t = report.target
+    where = f"  (zone {report.zone.name}, resource group {report.zone.resource_group})" if report.zone else ""
+    lines = [f"{t.domain}{where}"]
+    if report.plan:
+        lines += [line for c in report.plan.changes for line in change_lines(c)]
+    if report.kinds:
+        states = []
+        for k in report.kinds:
+            st = report.states.get(k, NOT_STARTED)
+            states.append(f"{k} {st.status}" + (f" ({st.error_code})" if st.error_code else ""))
+        lines.append("  verification: " + " · ".join(states))
+    lines.append(f"  result: {report.result} (exit {int(report.exit_code)})")
+    if report.message:
+        lines += [f"  {line}" for line in report.message.splitlines()]
+    if report.hint:
+        lines.append(f"  fix: {report.hint}")
+    return "\n".join(lines)
+
+
+def summary_text(reports: list[DomainReport], exit_code: int) -> str:
+    counts: dict[str, int] = {}
+    for r in reports:
+        counts[str(r.result)] = counts.get(str(r.result), 0) + 1
+    parts = ", ".join(f"{n} {result}" for result, n in sorted(counts.items()))
+    return f"{len(reports)} domain(s): {parts}; exit {int(exit_code)}"

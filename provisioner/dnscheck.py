@@ -236,7 +236,7 @@ class DnsChecker:
             answer = self._resolver().resolve(zone_n + ".", "NS", raise_on_no_answer=False, search=False)
         except dns.resolver.NXDOMAIN as exc:
             soa_owner = _soa_owner(_nx_response(exc, zone_n))
-            what = f"{zone_n} does not exist in public DNS (NXDOMAIN from {resolver})"
+            what = f"{zone_n} does not exist in public DNS (NXDOMAIN from the resolver {resolver})"
         except dns.resolver.NoNameservers as exc:
             what = (
                 f"the resolver {resolver} failed to resolve {zone_n} ({exc}); a lame delegation (NS records "
@@ -264,9 +264,9 @@ class DnsChecker:
                 absent = [n for n in expected if n not in found]
                 extra = [n for n in found if n not in expected]
                 if absent:
-                    what += f"; missing: {', '.join(absent)}"
+                    what += f"; expected but absent: {', '.join(absent)}"
                 if extra:
-                    what += f"; not Azure's: {', '.join(extra)}"
+                    what += f"; not this Azure zone's: {', '.join(extra)}"
         parent = parent_zone and _norm(parent_zone)
         if not parent and soa_owner and soa_owner != zone_n and zone_n.endswith("." + soa_owner):
             parent = soa_owner if soa_owner.count(".") >= 1 else None
@@ -372,7 +372,6 @@ class DnsChecker:
         """Values (TXT joined texts / CNAME targets) `target` serves for fqdn/rtype, asked with RD=0.
 
         Raises `_Unreachable` when no address of the server answered within the timeout."""
-        deadline = time.monotonic() + self.timeout
         qname = dns.name.from_text(fqdn)
         query = dns.message.make_query(qname, rtype.value, use_edns=0, payload=_EDNS_PAYLOAD)
         query.flags &= ~dns.flags.RD
@@ -380,6 +379,7 @@ class DnsChecker:
             addresses = self._target_addresses(target)
         except _QUERY_ERRORS as exc:
             raise _Unreachable(str(exc)) from None
+        deadline = time.monotonic() + self.timeout  # shared by the server's addresses: one query's budget
         for address in addresses:
             response = _query(query, address, target.port, deadline)
             if response is None:
@@ -407,13 +407,15 @@ class DnsChecker:
             return (target.host,)
         found: list[str] = []
         resolver = self._resolver()
-        for rtype in ("A", "AAAA"):
+        for rtype in ("A", "AAAA"):  # IPv6 only when the name server has no IPv4 address
             try:
                 answer = resolver.resolve(target.host + ".", rtype, raise_on_no_answer=False, search=False)
             except _QUERY_ERRORS:
                 continue
             if answer.rrset is not None:
                 found.extend(rdata.address for rdata in answer.rrset)
+            if found:
+                break
         if found:
             self._addresses[key] = tuple(found)
         return tuple(found)

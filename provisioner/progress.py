@@ -46,7 +46,9 @@ def make_progress(quiet: bool, domains: int) -> Iterator[Progress]:
             style = _STYLE.get(word, "")
             if "Verified" in line:
                 style = "bold green"
-            elif "Failed" in line or line.startswith(("refused", "error", "timed-out", "verification-failed")):
+            elif "Failed" in line or line.startswith(
+                ("refused", "error", "timed-out", "verification-failed")
+            ):
                 style = "bold red"
             text = f"[bold]{escape(target.domain)}[/bold] {escape(line)}"
             with lock:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -28,7 +29,7 @@ from provisioner.errors import (
     UsageError,
     VerificationFailedError,
 )
-from provisioner.model import RecordType, VerificationKind
+from provisioner.model import RecordSet, RecordType, VerificationKind
 from provisioner.names import best_zone, is_in_zone
 from provisioner.plan import Action, Plan, make_plan
 from provisioner.spf import check_lookup_limit, is_spf
@@ -106,12 +107,62 @@ class Session:
         self.progress = progress
         self._lock = threading.Lock()
         self._zones: dict[str, list[Zone]] = {}
+        self._services: Counter[tuple[str, str, str]] = Counter()
+        self._domain_lists: dict[tuple[str, str, str], dict[str, EmailDomain]] = {}
+        self._targets: list[DomainTarget] = []
+        self._record_sets: dict[tuple[str, str, str], dict[tuple[str, RecordType], RecordSet]] = {}
+        self._key_locks: dict[object, threading.Lock] = {}
+
+    def prepare(self, targets: Sequence[DomainTarget]) -> None:
+        """Note which email services serve several targets, so their domains are listed once."""
+        self._services.update(
+            (t.subscription, t.resource_group.lower(), t.email_service.lower()) for t in targets
+        )
+        self._targets = list(targets)
+
+    def _once(self, key: object) -> threading.Lock:
+        with self._lock:
+            return self._key_locks.setdefault(key, threading.Lock())
 
     def zones(self, subscription: str) -> list[Zone]:
-        with self._lock:
+        with self._once(("zones", subscription)):
             if subscription not in self._zones:
                 self._zones[subscription] = self.dns(subscription).list_zones()
             return self._zones[subscription]
+
+    def first_read(self, target: DomainTarget) -> EmailDomain | None:
+        """The email domain as first read: from one shared listing when its service serves several targets."""
+        comm = self.communication(target.subscription)
+        key = (target.subscription, target.resource_group.lower(), target.email_service.lower())
+        if self._services[key] < 2:
+            return comm.get_domain(target.resource_group, target.email_service, target.domain)
+        with self._once(("domains", key)):
+            if key not in self._domain_lists:
+                listed = comm.list_domains(target.resource_group, target.email_service)
+                self._domain_lists[key] = {d.name: d for d in listed}
+        found = self._domain_lists[key].get(target.domain)
+        return (
+            found
+            if found is not None
+            else comm.get_domain(target.resource_group, target.email_service, target.domain)
+        )
+
+    def first_record_sets(self, zone: Zone, names: set[str]) -> dict[tuple[str, RecordType], RecordSet]:
+        """The record sets at `names`: from one shared listing of the zone when several domains live in it."""
+        key = (zone.subscription, zone.resource_group.lower(), zone.name)
+        dns = self.dns(zone.subscription)
+        users = sum(
+            1
+            for t in self._targets
+            if t.subscription == zone.subscription and is_in_zone(t.domain, zone.name)
+        )
+        if users < 2:
+            return dns.read_record_sets(zone, names)
+        with self._once(("records", key)):
+            if key not in self._record_sets:
+                self._record_sets[key] = dns.read_record_sets(zone, None)
+        wanted = {n.lower() for n in names}
+        return {k: rs for k, rs in self._record_sets[key].items() if k[0] in wanted}
 
 
 def find_zone(session: Session, target: DomainTarget) -> Zone:
@@ -223,7 +274,7 @@ class DomainRun:
     # ---- steps ---------------------------------------------------------------------------------
     def _read_domain(self) -> EmailDomain | None:
         t = self.t
-        domain = self.comm.get_domain(t.resource_group, t.email_service, t.domain)
+        domain = self.s.first_read(t)
         if domain is not None:
             return domain
         if not t.create_domain:
@@ -259,7 +310,7 @@ class DomainRun:
         desired = desired_records(t.domain, zone.name, domain.records)
         r.kinds = [d.kind for d in desired]
         self.say(f"zone {zone.name} (resource group {zone.resource_group})")
-        plan = self._plan(zone, desired)
+        plan = self._plan(zone, desired, first=True)
         if self.o.dry_run:
             pending = plan.has_changes or not v.all_verified(r.kinds, r.states)
             self._done(
@@ -276,8 +327,9 @@ class DomainRun:
         self._check_dns(zone, desired, plan)
         self._verify(domain)
 
-    def _plan(self, zone: Zone, desired: list[DesiredRecord]) -> Plan:
-        current = self.dns.read_record_sets(zone, {d.name for d in desired})
+    def _plan(self, zone: Zone, desired: list[DesiredRecord], first: bool = False) -> Plan:
+        names = {d.name for d in desired}
+        current = self.s.first_record_sets(zone, names) if first else self.dns.read_record_sets(zone, names)
         plan = make_plan(
             self.t.domain,
             zone.name,

@@ -33,6 +33,7 @@ def run(
         checker=DnsChecker(dns_servers),
         progress=progress or (lambda t, line: None),
     )
+    session.prepare(targets)
     deadline = time.monotonic() + options.timeout
     reports: list[DomainReport | None] = [None] * len(targets)
     try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.azure.credentials import make_credential
+from provisioner.azure.pacing import ArmPacer
 from provisioner.errors import UsageError
 
 CLOUD_ENDPOINTS = {
@@ -22,7 +23,7 @@ class AzureSettings:
     auth: str = "default"
     ca_bundle: str | None = None  # None: requests' own rules (REQUESTS_CA_BUNDLE, certifi)
     polling_interval: float = 1.0  # seconds between LRO status polls when the service sends no Retry-After
-    retry_total: int = 10
+    retry_total: int = 12
 
 
 def resolve_endpoint(cloud: str | None, arm_endpoint: str | None) -> str:
@@ -47,6 +48,7 @@ class Clients:
         self._credential: Any = None
         self._dns: dict[str, Any] = {}
         self._communication: dict[str, Any] = {}
+        self.pacer = ArmPacer()
 
     def _common(self) -> dict[str, Any]:
         s = self.settings
@@ -57,6 +59,11 @@ class Clients:
             "credential_scopes": [s.arm_endpoint + "/.default"],
             "polling_interval": s.polling_interval,
             "retry_total": s.retry_total,
+            # throttling is expected on large runs: keep retrying 429/5xx while the run has time
+            "retry_status": s.retry_total,
+            "retry_backoff_max": 30,
+            "raw_request_hook": self.pacer.request_hook,
+            "raw_response_hook": self.pacer.response_hook,
         }
         ca = s.ca_bundle or os.environ.get("REQUESTS_CA_BUNDLE")
         if ca:

@@ -91,17 +91,19 @@ class AzureDns:
                 )
             raise err from exc
 
-    def read_record_sets(self, zone: Zone, names: Iterable[str]) -> dict[tuple[str, RecordType], RecordSet]:
-        """Every record set (any type) at the given zone-relative names, from one listing of the zone.
+    def read_record_sets(
+        self, zone: Zone, names: Iterable[str] | None
+    ) -> dict[tuple[str, RecordType], RecordSet]:
+        """Every record set (any type) at the given zone-relative names (None: all), from one listing.
 
         (`$recordsetnamesuffix` could narrow the listing, but whether it matches the suffix label itself
         is not documented, so it is not relied on.)
         """
-        wanted = {n.lower() for n in names}
+        wanted = None if names is None else {n.lower() for n in names}
         found: dict[tuple[str, RecordType], RecordSet] = {}
         try:
             for sdk in self._client.record_sets.list_all_by_dns_zone(zone.resource_group, zone.name):
-                if sdk.name.lower() in wanted:
+                if wanted is None or sdk.name.lower() in wanted:
                     rs = to_record_set(sdk)
                     found[(rs.name.lower(), rs.type)] = rs
         except Exception as exc:

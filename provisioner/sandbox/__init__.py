@@ -38,6 +38,7 @@ class Sandbox:
     def __init__(self, options: SandboxOptions | None = None, *, workdir: Path | None = None) -> None:
         self.options = options or SandboxOptions()
         self.state = SandboxState()
+        self.state.journal_horizon = self.options.propagation_delay  # the DNS server's only delay
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="acs-dns-sandbox-"))
         self._arm: ArmServer | None = None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from provisioner.sandbox.http import Request, Response, Router, arm_error
@@ -75,6 +76,25 @@ def _not_found(resource_type: str, name: str, resource_group: str) -> Response:
         f"The Resource '{PROVIDER}/{resource_type}/{name}' under resource group '{resource_group}' was not found."
         " For more details please go to https://aka.ms/ARMResourceNotFoundFix",
     )
+
+
+def _record(record_type: str, name: str, value: str) -> dict[str, Any]:
+    return {"type": record_type, "name": name, "value": value, "ttl": 3600}
+
+
+_Listed = TypeVar("_Listed", EmailServiceState, CommunicationServiceState)
+
+
+def _in_scope(p: dict[str, str], resources: list[_Listed]) -> list[_Listed]:
+    """The resources in the request's subscription (and resource group, if the path has one), sorted."""
+    rg = p.get("rg")
+    found = [
+        r
+        for r in resources
+        if r.subscription.lower() == p["sub"].lower()
+        and (rg is None or r.resource_group.lower() == rg.lower())
+    ]
+    return sorted(found, key=lambda r: (r.resource_group.lower(), r.name.lower()))
 
 
 def _body(request: Request) -> dict[str, Any] | Response:
@@ -170,23 +190,22 @@ class CommunicationApi:
         base = request.base_url + scope
         return f"{base}/operationStatuses/{op}{query}", f"{base}/operationResults/{op}{query}"
 
-    def operation_status(self, request: Request) -> Response:
+    def _lookup(self, request: Request) -> dict[str, Any] | Response:
         with self._lock:
             body = self._operations.get(request.params["op"].lower())
         if body is None:
             return arm_error(
                 404, "ResourceNotFound", f"The operation '{request.params['op']}' was not found."
             )
-        return Response(200, body)
+        return body
+
+    def operation_status(self, request: Request) -> Response:
+        body = self._lookup(request)
+        return body if isinstance(body, Response) else Response(200, body)
 
     def operation_result(self, request: Request) -> Response:
-        with self._lock:
-            known = request.params["op"].lower() in self._operations
-        if not known:
-            return arm_error(
-                404, "ResourceNotFound", f"The operation '{request.params['op']}' was not found."
-            )
-        return Response(204)
+        body = self._lookup(request)
+        return body if isinstance(body, Response) else Response(204)
 
     def _page(self, request: Request, items: list[dict[str, Any]]) -> Response:
         token = request.param("$skipToken") or "0"
@@ -224,15 +243,8 @@ class CommunicationApi:
         }
 
     def list_services(self, request: Request) -> Response:
-        p = self._params(request)
-        rg = p.get("rg")
-        services = [
-            s
-            for s in list(self.state.email_services.values())
-            if s.subscription.lower() == p["sub"].lower()
-            and (rg is None or s.resource_group.lower() == rg.lower())
-        ]
-        services.sort(key=lambda s: (s.resource_group.lower(), s.name.lower()))
+        with self.state.lock:
+            services = _in_scope(self._params(request), list(self.state.email_services.values()))
         return self._page(request, [self._service_body(s) for s in services])
 
     def get_service(self, request: Request) -> Response:
@@ -301,7 +313,8 @@ class CommunicationApi:
         return Response(200)
 
     # ---- domains ----------------------------------------------------------------------------------
-    def _domain_id(self, domain: EmailDomainState) -> str:
+    @staticmethod
+    def _domain_id(domain: EmailDomainState) -> str:
         return (
             f"/subscriptions/{domain.subscription}/resourceGroups/{domain.resource_group}"
             f"/providers/{PROVIDER}/emailServices/{domain.email_service}/domains/{domain.name}"
@@ -329,29 +342,15 @@ class CommunicationApi:
     def _records(domain: EmailDomainState) -> dict[str, dict[str, Any]]:
         if domain.domain_management != "CustomerManaged":
             return {}
-        records: dict[str, dict[str, Any]] = {
-            "Domain": {
-                "type": "TXT",
-                "name": domain.name,
-                "value": f"ms-domain-verification={domain.verification_token}",
-                "ttl": 3600,
-            },
-            "SPF": {"type": "TXT", "name": domain.name, "value": SPF_VALUE, "ttl": 3600},
+        token = f"ms-domain-verification={domain.verification_token}"
+        records = {
+            "Domain": _record("TXT", domain.name, token),
+            "SPF": _record("TXT", domain.name, SPF_VALUE),
+            "DKIM": _record("CNAME", dkim_record_name("DKIM"), dkim_target("DKIM")),
+            "DKIM2": _record("CNAME", dkim_record_name("DKIM2"), dkim_target("DKIM2")),
         }
-        for kind in ("DKIM", "DKIM2"):
-            records[kind] = {
-                "type": "CNAME",
-                "name": dkim_record_name(kind),
-                "value": dkim_target(kind),
-                "ttl": 3600,
-            }
         if domain.dmarc_record:
-            records["DMARC"] = {
-                "type": "TXT",
-                "name": f"_dmarc.{domain.name}",
-                "value": DMARC_VALUE,
-                "ttl": 3600,
-            }
+            records["DMARC"] = _record("TXT", f"_dmarc.{domain.name}", DMARC_VALUE)
         return records
 
     def _domain_body(self, domain: EmailDomainState, provisioning: str = "Succeeded") -> dict[str, Any]:
@@ -359,7 +358,7 @@ class CommunicationApi:
         self.verifier.refresh(domain)
         resource_id = self._domain_id(domain)
         with self.state.lock:
-            states = {kind: dict(domain.verification_states[kind]) for kind in VERIFICATION_TYPES}
+            states = {kind: dict(self._state_of(domain, kind)) for kind in VERIFICATION_TYPES}
             body: dict[str, Any] = {
                 "id": resource_id,
                 "name": domain.name,
@@ -380,6 +379,10 @@ class CommunicationApi:
                 "userEngagementTracking": domain.user_engagement_tracking,
             }
         return body
+
+    @staticmethod
+    def _state_of(domain: EmailDomainState, kind: str) -> dict[str, str]:
+        return domain.verification_states.get(kind) or {"status": "NotStarted"}
 
     def _find_domain(self, p: dict[str, str]) -> EmailDomainState | Response:
         domain = self.state.email_domain(p["sub"], p["rg"], p["es"], p["domain"])
@@ -497,7 +500,7 @@ class CommunicationApi:
     def cancel(self, request: Request) -> Response:
         return self._verification(request, self.verifier.cancel)
 
-    def _verification(self, request: Request, action: Any) -> Response:
+    def _verification(self, request: Request, action: Callable[[EmailDomainState, str], None]) -> Response:
         p = self._params(request)
         body = request.json()
         domain = self._find_domain(p)
@@ -553,9 +556,7 @@ class CommunicationApi:
     def _link_error(self, data_location: str, linked: object) -> Response | None:
         """Every linked id must be an existing email domain in the same data location, fully verified."""
         if not isinstance(linked, list):
-            return _bad_request(
-                "The property 'properties.linkedDomains' must be a list of domain resource ids."
-            )
+            return _bad_request("The property 'properties.linkedDomains' must be a list of resource ids.")
         for resource_id in linked:
             m = _DOMAIN_ID.match(str(resource_id))
             domain = self.state.email_domain(*(unquote(g) for g in m.groups())) if m else None
@@ -563,19 +564,11 @@ class CommunicationApi:
                 return _bad_request(
                     f"The linked domain '{resource_id}' was not found.", "InvalidLinkedDomain"
                 )
-            service = self.state.email_service(
-                domain.subscription, domain.resource_group, domain.email_service
-            )
-            if service is None or _compact_location(service.data_location) != _compact_location(
-                data_location
-            ):
-                return _bad_request(
-                    f"The data location of the linked domain '{resource_id}' does not match the data location "
-                    "of the CommunicationServices resource.",
-                    "DataLocationMismatch",
-                )
+            if domain.data_location != _compact_location(data_location):
+                message = f"The data location of the domain '{resource_id}' does not match the resource's."
+                return _bad_request(message, "DataLocationMismatch")
             self.verifier.refresh(domain)
-            if any(domain.verification_states[k]["status"] != "Verified" for k in LINK_STATES):
+            if any(self._state_of(domain, k)["status"] != "Verified" for k in LINK_STATES):
                 return _bad_request(
                     "Requested domain is not in a valid state for linking to CommunicationServices resource",
                     "DomainValidationError",
@@ -583,15 +576,8 @@ class CommunicationApi:
         return None
 
     def list_cs(self, request: Request) -> Response:
-        p = self._params(request)
-        rg = p.get("rg")
-        services = [
-            s
-            for s in list(self.state.communication_services.values())
-            if s.subscription.lower() == p["sub"].lower()
-            and (rg is None or s.resource_group.lower() == rg.lower())
-        ]
-        services.sort(key=lambda s: (s.resource_group.lower(), s.name.lower()))
+        with self.state.lock:
+            services = _in_scope(self._params(request), list(self.state.communication_services.values()))
         return self._page(request, [self._cs_body(s) for s in services])
 
     def get_cs(self, request: Request) -> Response:

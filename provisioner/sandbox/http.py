@@ -196,7 +196,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not request.path.startswith(ADMIN_PREFIX):
             app.log.add(
-                LogEntry(time.time(), request.method, request.path, request.query, request.route, response.status)
+                LogEntry(
+                    time.time(), request.method, request.path, request.query, request.route, response.status
+                )
             )
         self._send(response)
 
@@ -263,7 +265,9 @@ class ArmApp:
             )
         if handler is None:
             if request.route == "method-not-allowed":
-                return arm_error(405, "MethodNotAllowed", f"The requested method '{request.method}' is not allowed.")
+                return arm_error(
+                    405, "MethodNotAllowed", f"The requested method '{request.method}' is not allowed."
+                )
             return arm_error(
                 404,
                 "InvalidResourceType",
@@ -293,7 +297,9 @@ class ArmApp:
 class ArmServer:
     """The HTTPS listener. `start()` returns once it accepts connections."""
 
-    def __init__(self, app: ArmApp, certfile: str, keyfile: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: ArmApp, certfile: str, keyfile: str, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.app = app
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(certfile, keyfile)

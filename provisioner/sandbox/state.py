@@ -119,6 +119,10 @@ class SandboxState:
         # journal of (monotonic time, zone key, snapshot or None when deleted), oldest first
         self._journal: list[tuple[float, ZoneKey, ZoneSnapshot | None]] = []
         self.clock = time.monotonic
+        # The longest delay any reader passes to dns_view (the Sandbox sets it). When set, every 256th
+        # publish folds older journal entries, so many writes without DNS queries stay cheap and small.
+        self.journal_horizon: float | None = None
+        self._publishes = 0
 
     # ---- DNS zones and record sets -------------------------------------------------------------
     def get_zone(self, subscription: str, resource_group: str, zone: str) -> ZoneState | None:
@@ -169,6 +173,9 @@ class SandboxState:
             record_sets=dict(zone.record_sets),
         )
         self._journal.append((self.clock(), zone.key, snap))
+        self._publishes += 1
+        if self.journal_horizon is not None and self._publishes % 256 == 0:
+            self.dns_view(self.journal_horizon)
 
     def dns_view(self, delay: float = 0.0) -> list[ZoneSnapshot]:
         """Every zone as it was `delay` seconds ago (the newest snapshot at or before then)."""

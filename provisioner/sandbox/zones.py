@@ -93,6 +93,18 @@ def _bad_request(message: str) -> Response:
     return arm_error(400, "BadRequest", message, flat=True)
 
 
+def _invalid_content(message: str) -> Response:
+    return arm_error(400, "InvalidRequestContent", message)
+
+
+def _tags_of(body: dict[str, Any]) -> dict[str, str] | None:
+    """The body's tags ({} when absent), or None when they are not an object of strings."""
+    tags = body.get("tags") or {}
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        return None
+    return dict(tags)
+
+
 def _zone_not_found(zone: str, rg: str) -> Response:
     return arm_error(
         404,
@@ -265,7 +277,7 @@ class DnsZones:
     def put_zone(self, request: Request) -> Response:
         body = request.json()
         if not isinstance(body, dict):
-            return arm_error(400, "InvalidRequestContent", "The request content must be a JSON object.")
+            return _invalid_content("The request content must be a JSON object.")
         location = body.get("location")
         if not location:
             return arm_error(
@@ -278,14 +290,15 @@ class DnsZones:
                 f"The provided location '{location}' is not available for resource type "
                 "'Microsoft.Network/dnszones'. List of available regions for the resource type is 'global'.",
             )
-        props = body.get("properties") or {}
+        props, tags = body.get("properties") or {}, _tags_of(body)
+        if not isinstance(props, dict) or tags is None:
+            return _invalid_content("'properties' must be a JSON object and 'tags' an object of strings.")
         wanted_type = str(props.get("zoneType") or "Public")
         zone_type = next((t for t in ZONE_TYPES if t.lower() == wanted_type.lower()), None)
         if zone_type is None:
             return _bad_request(
                 f"The zone type '{wanted_type}' is not valid. Valid values are 'Public' and 'Private'."
             )
-        tags = dict(body.get("tags") or {})
         with self.state.lock:
             sub, rg, name, zone = self._zone(request)
             failed = precondition_failure(request, zone.etag if zone else None, f"the zone '{name}'")
@@ -310,11 +323,22 @@ class DnsZones:
     @staticmethod
     def _set_networks(zone: ZoneState, props: dict[str, Any]) -> None:
         if zone.zone_type == "Private":
-            zone.registration_virtual_networks = list(props.get("registrationVirtualNetworks") or [])
-            zone.resolution_virtual_networks = list(props.get("resolutionVirtualNetworks") or [])
+            for key, attr in (
+                ("registrationVirtualNetworks", "registration_virtual_networks"),
+                ("resolutionVirtualNetworks", "resolution_virtual_networks"),
+            ):
+                given = props.get(key)
+                setattr(
+                    zone, attr, [n for n in given if isinstance(n, dict)] if isinstance(given, list) else []
+                )
 
     def patch_zone(self, request: Request) -> Response:
         body = request.json() or {}
+        tags = _tags_of(body) if isinstance(body, dict) else None
+        if tags is None:
+            return _invalid_content(
+                "The request content must be a JSON object whose 'tags' map strings to strings."
+            )
         with self.state.lock:
             _, rg, name, zone = self._zone(request)
             if zone is None:
@@ -322,8 +346,8 @@ class DnsZones:
             failed = precondition_failure(request, zone.etag, f"the zone '{name}'")
             if failed:
                 return failed
-            if isinstance(body, dict) and body.get("tags") is not None:
-                zone.tags = dict(body["tags"])
+            if body.get("tags") is not None:
+                zone.tags = tags
             zone.etag = new_etag()
             self.state.touch_zone(zone)
             return _with_etag(200, zone_body(zone))

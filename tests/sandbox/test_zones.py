@@ -146,6 +146,10 @@ def test_zone_put_needs_a_global_location(client: DnsManagementClient) -> None:
     assert (err.status_code, err.error.code) == (400, "LocationNotAvailableForResourceType")
     err = error_of(client.zones.create_or_update, RG, unique(), Zone(location="global", zone_type="Bogus"))
     assert (err.status_code, err.error.code) == (400, "BadRequest")
+    err = error_of(
+        client.zones.create_or_update, RG, unique(), io.BytesIO(b'{"location": "global", "tags": [1]}')
+    )
+    assert (err.status_code, err.error.code) == (400, "InvalidRequestContent")
 
 
 def test_private_zone_has_no_name_servers_and_only_soa(client: DnsManagementClient) -> None:

@@ -36,9 +36,9 @@ def _is_loopback(host: object) -> bool:
 def _audit(event: str, args: tuple) -> None:
     if event in ("socket.connect", "socket.sendto"):
         sock, address = args[0], args[1]
-        if getattr(sock, "family", None) in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-            if not _is_loopback(address[0]):
-                raise NetworkGuardViolation(f"test tried to reach {address!r}: only loopback is allowed")
+        inet = getattr(sock, "family", None) in (socket.AF_INET, socket.AF_INET6)
+        if inet and isinstance(address, tuple) and not _is_loopback(address[0]):
+            raise NetworkGuardViolation(f"test tried to reach {address!r}: only loopback is allowed")
     elif event == "socket.getaddrinfo":
         host = args[0]
         if host is not None and not _is_loopback(host):

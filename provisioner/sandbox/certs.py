@@ -31,7 +31,7 @@ def _name(common_name: str) -> x509.Name:
 def write_certificates(directory: Path) -> CertFiles:
     """Create a CA and a server certificate signed by it under `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     valid_from, valid_to = now - dt.timedelta(days=1), now + dt.timedelta(days=30)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())

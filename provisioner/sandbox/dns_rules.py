@@ -171,7 +171,8 @@ def record_set_properties(rtype: str, properties: object) -> dict[str, Any]:
     records = [_record(rtype, r, partial=False) for r in raw]
     if rtype == "TXT" and sum(len(s) for r in records for s in r["value"]) > MAX_TXT_TOTAL:
         raise RuleViolation(
-            f"The combined length of all TXT records in a record set may not exceed {MAX_TXT_TOTAL} characters."
+            "The combined length of all TXT records in a record set may not exceed "
+            f"{MAX_TXT_TOTAL} characters."
         )
     stored[own_key] = records
     return stored

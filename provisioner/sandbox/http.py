@@ -8,6 +8,7 @@ paths that real ARM never serves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -163,7 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def setup(self) -> None:
@@ -189,10 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
         except DropConnection:
             app.log.add(LogEntry(time.time(), request.method, request.path, request.query, request.route, 0))
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         if not request.path.startswith(ADMIN_PREFIX):
             app.log.add(

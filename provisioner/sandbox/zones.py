@@ -445,12 +445,13 @@ class DnsZones:
             if others:
                 raise RuleViolation(
                     f"The CNAME record set '{name}' conflicts with the existing record set(s) of type "
-                    f"{', '.join(others)} at the same name: a CNAME record set cannot coexist with other record sets."
+                    f"{', '.join(others)} at the same name: a CNAME record set cannot coexist with other "
+                    "record sets."
                 )
         elif (low, "CNAME") in zone.record_sets:
             raise RuleViolation(
-                f"The {rtype} record set '{name}' conflicts with the existing CNAME record set at the same name: "
-                "a CNAME record set cannot coexist with other record sets."
+                f"The {rtype} record set '{name}' conflicts with the existing CNAME record set at the same "
+                "name: a CNAME record set cannot coexist with other record sets."
             )
         if existing is None and len(zone.record_sets) >= zone.max_record_sets:
             raise RuleViolation(

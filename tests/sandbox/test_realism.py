@@ -162,12 +162,14 @@ def test_reads_are_throttled_with_arm_body_and_headers(throttled: Sandbox) -> No
     assert other.status != 429
     assert other.headers["x-ms-ratelimit-remaining-subscription-reads"] == "249"
 
-    # the SDK's default policy honours Retry-After; by then the bucket has refilled
-    absorbed = get_zone(client(throttled))
-    assert absorbed.status != 429
-    assert absorbed.status == answered[0].status
+    # Retry-After is honest: after that long the bucket holds a token again
+    time.sleep(int(limited.headers["Retry-After"]))
+    assert get_zone(c).status == answered[0].status
+    # and a client with the SDK's default retry policy gets through whenever it asks
+    _, limited = drain(lambda: get_zone(c))
+    assert get_zone(client(throttled)).status == answered[0].status
     snapshot, _ = admin_get(throttled, "/_sandbox/counters")
-    assert snapshot["throttled"] >= 2  # ours, and the one the retrying client absorbed
+    assert snapshot["throttled"] >= 2
 
 
 def test_writes_are_throttled_apart_from_reads(throttled: Sandbox) -> None:
@@ -246,11 +248,12 @@ def test_every_fault_kind_occurs_at_rate_one_and_is_logged() -> None:
 
 
 def test_default_retry_policy_absorbs_faults() -> None:
-    with Sandbox(SandboxOptions(fault_rate=0.3, seed=11)) as sb:
+    # seed 2 draws, among retries, one of each: a 429 (Retry-After: 1), a 500, a 503 and a dropped connection
+    with Sandbox(SandboxOptions(fault_rate=0.3, seed=2)) as sb:
         c = client(sb)  # azure-core's default RetryPolicy
         names = [f"r{i}.example" for i in range(6)]
         outcomes = [put_zone(c, name) for name in names] + [get_zone(c, name) for name in names]
         statuses = sb.app.log.snapshot()["statuses"]
-    assert [o.status for o in outcomes] == [201] * 6 + [200] * 6
-    faults = {s: n for s, n in statuses.items() if s in {"0", "429", "500", "503"}}
-    assert sum(faults.values()) >= 2, statuses
+    assert all(o.status in (200, 201) for o in outcomes[:6])  # 200: a lost answer, the PUT retried
+    assert all(o.status == 200 for o in outcomes[6:])
+    assert {"0", "429", "500", "503"} <= statuses.keys()

@@ -72,6 +72,8 @@ def test_serve_prints_one_line_when_ready_and_exits_cleanly_on_signal(
     assert set(info) == {"arm_endpoint", "ca_bundle", "dns_server"}
     assert info["arm_endpoint"].startswith("https://127.0.0.1:")
     assert tls_handshake(info["arm_endpoint"], info["ca_bundle"]).startswith("TLS")
+    dns_host, dns_port = info["dns_server"].rsplit(":", 1)
+    socket.create_connection((dns_host, int(dns_port)), timeout=10).close()  # DNS over TCP listens too
 
     client = dns_client(SimpleNamespace(**info), retry_total=0)  # type: ignore[arg-type]
     with pytest.raises(ResourceNotFoundError) as missing:

@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     VERIFICATION_FAILED = 6
     TIMED_OUT = 7
     CHANGES_PENDING = 8
+    INTERRUPTED = 130
 
 
 class AcsDnsError(Exception):
@@ -73,3 +74,9 @@ class ConflictError(AcsDnsError):
     """An ETag precondition failed (HTTP 412): someone else wrote the record set. Re-read and retry."""
 
     exit_code = ExitCode.REFUSED
+
+
+class InterruptedRunError(AcsDnsError):
+    """Ctrl-C: the run stopped between steps; what was written is reported."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -23,6 +23,7 @@ from provisioner.errors import (
     AcsDnsError,
     ConflictError,
     ExitCode,
+    InterruptedRunError,
     NotFoundError,
     RefusedError,
     TimedOutError,
@@ -48,6 +49,7 @@ class Result(StrEnum):
     TIMED_OUT = "timed-out"
     REFUSED = "refused"
     ERROR = "error"
+    INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ class Session:
         self.communication = communication
         self.checker = checker
         self.clock = clock
-        self.sleep = sleep
+        self._sleep = sleep
+        self.stopped = threading.Event()
         self.progress = progress
         self._lock = threading.Lock()
         self._zones: dict[str, list[Zone]] = {}
@@ -112,6 +115,14 @@ class Session:
         self._targets: list[DomainTarget] = []
         self._record_sets: dict[tuple[str, str, str], dict[tuple[str, RecordType], RecordSet]] = {}
         self._key_locks: dict[object, threading.Lock] = {}
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, unless the run is being stopped (Ctrl-C): then stop this domain between steps."""
+        if self.stopped.is_set():
+            raise InterruptedRunError("interrupted (Ctrl-C) before finishing", "re-run acs-dns to finish")
+        self._sleep(seconds)
+        if self.stopped.is_set():
+            raise InterruptedRunError("interrupted (Ctrl-C) before finishing", "re-run acs-dns to finish")
 
     def prepare(self, targets: Sequence[DomainTarget]) -> None:
         """Note which email services serve several targets, so their domains are listed once."""
@@ -264,6 +275,7 @@ class DomainRun:
             ExitCode.REFUSED: Result.REFUSED,
             ExitCode.VERIFICATION_FAILED: Result.FAILED,
             ExitCode.TIMED_OUT: Result.TIMED_OUT,
+            ExitCode.INTERRUPTED: Result.INTERRUPTED,
         }.get(err.exit_code, Result.ERROR)
         self.say(f"{r.result}: {err.message}")
 
@@ -451,6 +463,7 @@ SEVERITY = [
     ExitCode.AUTH,
     ExitCode.USAGE,
     ExitCode.UNEXPECTED,
+    ExitCode.INTERRUPTED,
 ]
 
 

@@ -37,23 +37,28 @@ def run(
     deadline = time.monotonic() + options.timeout
     reports: list[DomainReport | None] = [None] * len(targets)
     try:
-        if len(targets) == 1:
-            reports[0] = run_domain(session, targets[0], options, deadline)
-        else:
-            with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets)))) as pool:
-                futures = [pool.submit(run_domain, session, t, options, deadline) for t in targets]
-                try:
-                    for i, future in enumerate(futures):
+        # a pool even for one domain: Ctrl-C reaches the main thread, which stops the workers cleanly
+        with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets)))) as pool:
+            futures = [pool.submit(run_domain, session, t, options, deadline) for t in targets]
+            try:
+                for i, future in enumerate(futures):
+                    reports[i] = future.result()
+            except KeyboardInterrupt:
+                session.stopped.set()  # running domains stop at their next wait and report what they wrote
+                for future in futures:
+                    future.cancel()
+                for i, future in enumerate(futures):
+                    if not future.cancelled():
                         reports[i] = future.result()
-                except KeyboardInterrupt:
-                    for future in futures:
-                        future.cancel()
-                    raise
+                raise
     except KeyboardInterrupt:
         for i, t in enumerate(targets):
             if reports[i] is None:
                 reports[i] = DomainReport(
-                    t, result=Result.ERROR, exit_code=ExitCode.UNEXPECTED, message="interrupted (Ctrl-C)"
+                    t,
+                    result=Result.INTERRUPTED,
+                    exit_code=ExitCode.INTERRUPTED,
+                    message="interrupted (Ctrl-C) before this domain started: nothing written",
                 )
     finally:
         clients.close()

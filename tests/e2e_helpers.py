@@ -91,14 +91,15 @@ class World:
         ).result()
 
     def get_domain(self, domain: str, rg: str = EMAIL_RG, service: str = EMAIL_SERVICE) -> dict[str, Any]:
-        return self.comm.domains.get(rg, service, domain).as_dict()
+        """The domain's `properties` as the service returns them (wire keys)."""
+        return self.comm.domains.get(rg, service, domain).as_dict()["properties"]
 
     def token_of(self, domain: str) -> str:
-        return self.get_domain(domain)["verification_records"]["domain"]["value"]
+        return self.get_domain(domain)["verificationRecords"]["Domain"]["value"]
 
     def states(self, domain: str) -> dict[str, str]:
-        states = self.get_domain(domain)["verification_states"]
-        return {kind: states[kind.lower()]["status"] for kind in KINDS}
+        states = self.get_domain(domain)["verificationStates"]
+        return {kind: states[kind]["status"] for kind in KINDS}
 
     def verify(self, domain: str, kind: str) -> None:
         """Start one verification type directly through the SDK (as the portal would)."""
@@ -149,7 +150,11 @@ class World:
         """A TXT record set; a record given as a list of strings is stored as those strings."""
         values = [[r] if isinstance(r, str) else list(r) for r in records]
         self.dns.record_sets.create_or_update(
-            rg, zone, name, "TXT", dnsm.RecordSet(ttl=ttl, txt_records=[dnsm.TxtRecord(value=v) for v in values])
+            rg,
+            zone,
+            name,
+            "TXT",
+            dnsm.RecordSet(ttl=ttl, txt_records=[dnsm.TxtRecord(value=v) for v in values]),
         )
 
     def cname(
@@ -165,7 +170,11 @@ class World:
 
     def mx(self, zone: str, name: str, exchange: str, rg: str = DNS_RG) -> None:
         self.dns.record_sets.create_or_update(
-            rg, zone, name, "MX", dnsm.RecordSet(ttl=3600, mx_records=[dnsm.MxRecord(preference=10, exchange=exchange)])
+            rg,
+            zone,
+            name,
+            "MX",
+            dnsm.RecordSet(ttl=3600, mx_records=[dnsm.MxRecord(preference=10, exchange=exchange)]),
         )
 
     def a(self, zone: str, name: str, address: str, rg: str = DNS_RG) -> None:
@@ -205,21 +214,20 @@ class World:
         return self.records(zone, rg)[(name.lower(), "TXT")]["values"]
 
     # ---- running the CLI ---------------------------------------------------------------------------
-    def args(
-        self,
-        domain: str,
-        *extra: str,
-        command: str = "provision",
-        json_output: bool = True,
-        rg: str = EMAIL_RG,
-        service: str = EMAIL_SERVICE,
+    def common(
+        self, command: str = "provision", *, json_output: bool = True, propagation_timeout: float = 3
     ) -> list[str]:
-        args = [
-            command,
-            "--auth",
-            "sandbox",
-            "--dns-server",
-            self.sb.dns_server,
+        """Everything but the target: sandbox auth, the sandbox DNS server, fast polling, output."""
+        args = [command, "--auth", "sandbox", "--dns-server", self.sb.dns_server]
+        if command == "provision":
+            args += ["--poll-interval", "0.05", "--propagation-timeout", str(propagation_timeout)]
+            args += ["--timeout", "20"]
+        if json_output:
+            args += ["--output", "json"]
+        return args
+
+    def target(self, domain: str, rg: str = EMAIL_RG, service: str = EMAIL_SERVICE) -> list[str]:
+        return [
             "--subscription",
             self.sub,
             "--resource-group",
@@ -229,11 +237,9 @@ class World:
             "--domain",
             domain,
         ]
-        if command == "provision":
-            args += ["--poll-interval", "0.05", "--propagation-timeout", "5", "--timeout", "20"]
-        if json_output:
-            args += ["--output", "json"]
-        return [*args, *extra]
+
+    def args(self, domain: str, *extra: str, command: str = "provision", **kw: Any) -> list[str]:
+        return [*self.common(command, **kw), *self.target(domain), *extra]
 
     def cli(self, args: Sequence[str]) -> Result:
         return invoke(self.sb, args)
@@ -317,7 +323,9 @@ def request_log(sb: Sandbox) -> list[dict[str, Any]]:
 
 
 def write_methods(entries: Iterable[dict[str, Any]]) -> list[str]:
-    return [f"{e['method']} {e['path']}" for e in entries if e["method"] in ("PUT", "PATCH", "DELETE", "POST")]
+    return [
+        f"{e['method']} {e['path']}" for e in entries if e["method"] in ("PUT", "PATCH", "DELETE", "POST")
+    ]
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,9 @@ def to_email_domain(sdk: Any) -> EmailDomain:
     )
 
 
+CONNECTION_RETRIES = 3
+
+
 class AzureCommunication:
     """Reads email domains, creates one on request, starts verification."""
 
@@ -105,12 +108,20 @@ class AzureCommunication:
     def start_verification(
         self, resource_group: str, email_service: str, domain: str, kind: VerificationKind
     ) -> None:
-        try:
-            poller = self._client.domains.begin_initiate_verification(
-                resource_group, email_service, domain, {"verificationType": kind.value}
-            )
-            poller.result()
-        except Exception as exc:
-            raise translate(
-                exc, f"{kind} verification of {self._where(resource_group, email_service, domain)}"
-            ) from exc
+        """POST initiateVerification and follow the LRO. Starting twice is harmless, so a connection
+        lost mid-request (which azure-core does not retry for POST) is retried here, a few times."""
+        from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+        for attempt in range(CONNECTION_RETRIES + 1):
+            try:
+                poller = self._client.domains.begin_initiate_verification(
+                    resource_group, email_service, domain, {"verificationType": kind.value}
+                )
+                poller.result()
+                return
+            except (ServiceRequestError, ServiceResponseError) as exc:
+                if attempt == CONNECTION_RETRIES:
+                    raise translate(exc, f"{kind} verification of {domain}") from exc
+            except Exception as exc:
+                where = self._where(resource_group, email_service, domain)
+                raise translate(exc, f"{kind} verification of {where}") from exc

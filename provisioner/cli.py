@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -193,8 +194,18 @@ def _execute(
             f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for a traceback)", err=True
         )
         raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
-    if not detailed_exitcode and code is ExitCode.CHANGES_PENDING:
-        code = ExitCode.OK
+    if not detailed_exitcode:
+        for report in reports:
+            if report.exit_code is ExitCode.CHANGES_PENDING:
+                report.exit_code = ExitCode.OK
+        if code is ExitCode.CHANGES_PENDING:
+            code = ExitCode.OK
+    if debug:
+        import traceback
+
+        for report in reports:
+            if report.error is not None:
+                traceback.print_exception(report.error, file=sys.stderr)
     if output is Output.json:
         typer.echo(render.document_json(command, reports, code))
     else:

@@ -79,6 +79,7 @@ class DomainReport:
     message: str = ""
     hint: str | None = None
     notes: list[str] = field(default_factory=list)
+    error: BaseException | None = None  # the failure, for --debug
 
 
 Progress = Callable[[DomainTarget, str], None]
@@ -183,10 +184,10 @@ def find_zone(session: Session, target: DomainTarget) -> Zone:
         zone = dns.get_zone(target.zone_resource_group, target.zone)
     else:
         zones = session.zones(target.subscription)
+        if target.zone_resource_group:
+            zones = [z for z in zones if z.resource_group.lower() == target.zone_resource_group.lower()]
         if target.zone:
             candidates = [z for z in zones if z.name == target.zone]
-            if target.zone_resource_group:
-                candidates = [z for z in candidates if z.resource_group.lower() == target.zone_resource_group]
         else:
             public = [z for z in zones if not z.is_private]
             best = best_zone(target.domain, [z.name for z in public])
@@ -270,7 +271,7 @@ class DomainRun:
     def _fail(self, err: AcsDnsError) -> None:
         r = self.report
         r.exit_code = err.exit_code
-        r.message, r.hint = err.message, err.hint
+        r.message, r.hint, r.error = err.message, err.hint, err
         r.result = {
             ExitCode.REFUSED: Result.REFUSED,
             ExitCode.VERIFICATION_FAILED: Result.FAILED,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from provisioner.azure.clients import AzureSettings, Clients
 from provisioner.azure.communication import AzureCommunication
@@ -26,7 +27,8 @@ def run(
     parallel: int = DEFAULT_PARALLEL,
     progress: Progress | None = None,
 ) -> tuple[list[DomainReport], ExitCode]:
-    clients = Clients(settings)
+    # the SDK's retries (429 Retry-After, 5xx backoff) must not outlive the run's --timeout
+    clients = Clients(replace(settings, retry_timeout=options.timeout))
     session = Session(
         dns=lambda sub: AzureDns(clients.dns(sub), sub),
         communication=lambda sub: AzureCommunication(clients.communication(sub), sub),

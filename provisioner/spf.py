@@ -152,6 +152,16 @@ def merge_spf(existing: str | None, wanted: str, allow_hardfail_change: bool) ->
 
     out[at:at] = missing
     notes[:0] = [f"added {t.raw}" for t in missing]
+    # ACS checks that the record ENDS with -all: modifiers after it (e.g. exp=) move just before it
+    end = max(i for i, t in enumerate(out) if t.name == "all")
+    trailing = [t for t in out[end + 1 :] if t.is_modifier]
+    if trailing:
+        out = [t for t in out if t not in trailing]
+        end = max(i for i, t in enumerate(out) if t.name == "all")
+        out[end:end] = trailing
+        notes.append(
+            f"moved {' '.join(t.raw for t in trailing)} before {REQUIRED_ALL} (ACS requires it last)"
+        )
     if not notes:
         return SpfMerge(existing, False, ())
     return SpfMerge(" ".join([version, *(t.raw for t in out)]), True, tuple(notes))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +145,13 @@ class World:
         )
 
     def txt(
-        self, zone: str, name: str, records: Sequence[str | Sequence[str]], rg: str = DNS_RG, ttl: int = 3600
+        self,
+        zone: str,
+        name: str,
+        records: Sequence[str | Sequence[str]],
+        rg: str = DNS_RG,
+        ttl: int = 3600,
+        metadata: dict[str, str] | None = None,
     ) -> None:
         """A TXT record set; a record given as a list of strings is stored as those strings."""
         values = [[r] if isinstance(r, str) else list(r) for r in records]
@@ -154,7 +160,7 @@ class World:
             zone,
             name,
             "TXT",
-            dnsm.RecordSet(ttl=ttl, txt_records=[dnsm.TxtRecord(value=v) for v in values]),
+            dnsm.RecordSet(ttl=ttl, metadata=metadata, txt_records=[dnsm.TxtRecord(value=v) for v in values]),
         )
 
     def cname(
@@ -318,16 +324,6 @@ def counters(sb: Sandbox) -> dict[str, Any]:
     return admin(sb, "GET", "counters").json()
 
 
-def request_log(sb: Sandbox) -> list[dict[str, Any]]:
-    return admin(sb, "GET", "requests").json()["value"]
-
-
-def write_methods(entries: Iterable[dict[str, Any]]) -> list[str]:
-    return [
-        f"{e['method']} {e['path']}" for e in entries if e["method"] in ("PUT", "PATCH", "DELETE", "POST")
-    ]
-
-
 @dataclass(frozen=True)
 class Seeded:
     """What `seed_standard` created: the names a test asserts on."""
@@ -341,21 +337,24 @@ def dkim_name(kind_name: str, relative: str) -> str:
     return kind_name if relative == "@" else f"{kind_name}.{relative}"
 
 
-def seed_standard(world: World, *, apex: bool, zone: str | None = None) -> Seeded:
-    """An email service with a CustomerManaged domain, and its zone already holding other teams' records:
-    a foreign TXT (one of them multi-string) at the domain's name and an MX elsewhere."""
+def seed_standard(world: World, *, apex: bool = False, sub: str = "mail", zone: str | None = None) -> Seeded:
+    """An email service with a CustomerManaged domain (`sub`.zone, or the zone itself when `apex`), and its
+    zone already holding other teams' records: a TXT set at the domain's name (one record of two strings,
+    its own TTL and metadata), an MX at the apex and a TXT elsewhere."""
     zone = zone or unique_zone()
-    domain = zone if apex else f"mail.{zone}"
-    relative = "@" if apex else "mail"
+    domain = zone if apex else f"{sub}.{zone}"
+    relative = "@" if apex else sub
     world.email_service()
     world.email_domain(domain)
     world.zone(zone)
-    world.txt(zone, relative, FOREIGN_TXT)
+    world.txt(zone, relative, FOREIGN_TXT, ttl=FOREIGN_TTL, metadata=FOREIGN_METADATA)
     world.mx(zone, "@", f"mx1.{zone}")
     world.txt(zone, "other", ["some-other-team=keep-me"])
     return Seeded(zone, domain, relative)
 
 
+FOREIGN_TTL = 300
+FOREIGN_METADATA = {"owner": "web-team"}
 FOREIGN_TXT: list[str | list[str]] = [
     "google-site-verification=rXOxyZounnZasA8Z7oaD3c14JdjS9aKSWvsR1EbUSIQ",
     ["first string of a two-string record; ", "  the second, with spaces kept  "],

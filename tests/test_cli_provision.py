@@ -6,6 +6,7 @@ command, and asserts on the JSON document and on the zone as the SDK reads it af
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ from provisioner.azure.clients import AzureSettings
 from provisioner.config import DomainTarget
 from provisioner.dnscheck import DnsServerAddress
 from provisioner.errors import ExitCode
+from provisioner.model import OWNER_METADATA_KEY
 from provisioner.reconcile import Result, RunOptions
 from provisioner.runner import run
 from provisioner.sandbox import Sandbox, SandboxOptions
@@ -27,9 +29,10 @@ from tests.e2e_helpers import (
     DNS_RG,
     EMAIL_RG,
     EMAIL_SERVICE,
+    FOREIGN_METADATA,
+    FOREIGN_TTL,
     FOREIGN_TXT,
     KINDS,
-    OWNER_METADATA_KEY,
     Seeded,
     World,
     assert_clean_exit,
@@ -82,9 +85,11 @@ def assert_refused_untouched(result, doc, world: World, seeded: Seeded, before: 
 
 
 # ---- the main job, subdomain and apex -----------------------------------------------------------------
-@pytest.mark.parametrize("apex", [False, True], ids=["subdomain", "apex"])
-def test_provision_merges_into_the_zone_and_verifies(w: World, apex: bool) -> None:
-    s = seed_standard(w, apex=apex)
+@pytest.mark.parametrize(
+    ("apex", "sub"), [(False, "mail"), (True, ""), (False, "out.bound")], ids=["subdomain", "apex", "deep"]
+)
+def test_provision_merges_into_the_zone_and_verifies(w: World, apex: bool, sub: str) -> None:
+    s = seed_standard(w, apex=apex, sub=sub)
     token = w.token_of(s.domain)
     before = w.records(s.zone)
 
@@ -99,7 +104,7 @@ def test_provision_merges_into_the_zone_and_verifies(w: World, apex: bool) -> No
     if apex:
         assert (d1, d2) == (DKIM1, DKIM2)
     else:
-        assert d1 == "selector1-azurecomm-prod-net._domainkey.mail"
+        assert d1 == f"selector1-azurecomm-prod-net._domainkey.{sub}"
     changes = changes_by_name(report)
     assert set(changes) == {(s.relative, "TXT"), (d1, "CNAME"), (d2, "CNAME")}
     txt = changes[(s.relative, "TXT")]
@@ -119,13 +124,13 @@ def test_provision_merges_into_the_zone_and_verifies(w: World, apex: bool) -> No
     for key, record_set in before.items():  # the MX, SOA, NS and the other team's TXT: not even rewritten
         if key != (s.relative, "TXT"):
             assert after[key] == record_set, key
-    stored = after[(s.relative, "TXT")]["values"]
+    txt_set = after[(s.relative, "TXT")]
+    assert (txt_set["ttl"], txt_set["metadata"]) == (FOREIGN_TTL, FOREIGN_METADATA)  # the set's own, kept
+    stored = txt_set["values"]
     for foreign in FOREIGN_STORED:  # byte for byte, the two-string record still as two strings
         assert stored.count(foreign) == 1, stored
     texts = ["".join(v) for v in stored]
-    assert [t for t in texts if t.startswith("ms-domain-verification=")] == [
-        token
-    ]
+    assert [t for t in texts if t.startswith("ms-domain-verification=")] == [token]
     assert spf_of(texts) == [ACS_SPF]
     assert len(stored) == len(FOREIGN_STORED) + 2
     for name, target in ((d1, DKIM1_TARGET), (d2, DKIM2_TARGET)):
@@ -142,7 +147,11 @@ def test_text_output_goes_to_stdout_and_progress_to_stderr(w: World) -> None:
     assert "result: verified (exit 0)" in result.stdout
     assert "verification: Domain Verified · SPF Verified · DKIM Verified · DKIM2 Verified" in result.stdout
     # plain progress lines (stderr is not a terminal here), one per record written and per type started
-    assert f"{s.domain}: wrote  TXT   mail" in result.stderr
+    for rtype, name in (("TXT", "mail"), ("CNAME", f"{DKIM1}.mail"), ("CNAME", f"{DKIM2}.mail")):
+        assert re.search(
+            rf"^{re.escape(s.domain)}: wrote\s+{rtype}\s+{re.escape(name)}$", result.stderr, re.M
+        )
+    assert "wrote" not in result.stdout
     for kind in KINDS:
         assert f"{s.domain}: started {kind} verification" in result.stderr
 
@@ -165,6 +174,7 @@ def test_longest_matching_zone_is_used_and_a_child_zone_must_be_delegated(w: Wor
     assert report["zone"]["name"] == child
     assert report["result"] == "verification-failed"
     assert "not delegated" in report["message"]
+    assert f"parent zone {parent}" in report["message"] and "'mail'" in report["message"]
     for server in w.name_servers(child):
         assert server.rstrip(".") in report["hint"]
     assert w.records(parent) == parent_before  # acs-dns never writes the parent zone
@@ -291,6 +301,64 @@ def test_rerun_repairs_drift_deleted_and_repointed_cnames(w: World) -> None:
     assert after[("mail", "TXT")] == txt_before
 
 
+def test_domain_name_is_normalised_case_and_trailing_dot(w: World) -> None:
+    s = seed_standard(w)
+    result, doc = w.provision(s.domain.upper() + ".")
+    assert_clean_exit(result, 0)
+    report = only_domain(doc)
+    assert report["domain"] == s.domain and report["result"] == "verified"
+
+
+def test_zone_given_that_does_not_hold_the_domain_is_a_usage_error(w: World) -> None:
+    s = seed_standard(w)
+    other = unique_zone("other")
+    w.zone(other)
+    result = w.cli(w.args(s.domain, "--zone", other, json_output=False))
+    assert_clean_exit(result, 2)
+    assert "not inside zone" in result.stderr and other in result.stderr
+
+
+def test_zone_given_that_does_not_exist_is_not_found(w: World) -> None:
+    s = seed_standard(w)
+    result, doc = w.provision(s.domain, "--zone", s.domain)  # would hold it, but there is no such zone
+    assert_clean_exit(result, 4)
+    assert f"DNS zone {s.domain} not found" in only_domain(doc)["message"]
+
+
+def test_long_merged_spf_is_split_into_strings_of_at_most_255(w: World) -> None:
+    s = seed_standard(w)
+    ips = " ".join(f"ip4:198.51.100.{i}" for i in range(1, 15))
+    existing = f"v=spf1 {ips} -all"
+    assert len(existing) < 255 < len(existing) + len(ACS_INCLUDE) + 1
+    w.txt(s.zone, "mail", [existing])
+    result, doc = w.provision(s.domain)
+    assert_clean_exit(result, 0)
+    assert only_domain(doc)["result"] == "verified"
+    spf = [v for v in w.txt_values(s.zone, "mail") if v[0].startswith("v=spf1")]
+    assert len(spf) == 1 and len(spf[0]) == 2, spf
+    assert all(len(part) <= 255 for part in spf[0])
+    assert "".join(spf[0]) == f"v=spf1 {ips} {ACS_INCLUDE} -all"
+
+
+def test_spf_with_a_modifier_after_all_is_not_written_to_fail_verification(w: World) -> None:
+    """An existing `v=spf1 mx -all exp=...`: merging the include must still give a record ACS accepts (it
+    must end with -all, issue #3), or be refused before anything is written. Writing a record that then
+    fails SPF verification (exit 6, zone already changed) is neither."""
+    s = seed_standard(w)
+    existing = f"v=spf1 mx -all exp=explain._spf.{s.zone}"
+    w.txt(s.zone, "mail", [existing])
+    before = w.records(s.zone)
+    result, doc = w.provision(s.domain)
+    report = only_domain(doc)
+    if result.exit_code == 5:
+        assert w.records(s.zone) == before
+        return
+    assert_clean_exit(result, 0)
+    assert report["result"] == "verified", report["message"]
+    spf = spf_of(txt_texts(w, s.zone, "mail"))
+    assert len(spf) == 1 and spf[0].split()[-1] == "-all" and f"exp=explain._spf.{s.zone}" in spf[0]
+
+
 # ---- refusals: exit 5, nothing written -------------------------------------------------------------------
 def test_softfail_spf_is_refused_without_spf_hardfail_and_merged_with_it(w: World) -> None:
     s = seed_standard(w, apex=False)
@@ -376,6 +444,15 @@ def test_cname_at_the_domain_name_is_refused(w: World) -> None:
     assert "mail.saas-provider.example" in report["message"]
 
 
+def test_txt_set_that_would_exceed_azures_limit_is_refused(w: World) -> None:
+    s = seed_standard(w)
+    w.txt(s.zone, "mail", [f"team-{i}-verification=x" for i in range(19)])
+    before = w.records(s.zone)
+    result, doc = w.provision(s.domain)
+    report = assert_refused_untouched(result, doc, w, s, before)
+    assert "21 records" in report["message"] and "at most 20" in report["message"]
+
+
 def test_every_refusal_is_reported_in_one_run(w: World) -> None:
     s = seed_standard(w, apex=False)
     w.txt(s.zone, "mail", ["v=spf1 mx ?all"])
@@ -402,23 +479,23 @@ def test_spf_over_ten_lookups_through_nested_includes_is_refused(w: World) -> No
 
 
 # ---- the race: another writer changes the TXT set between read and write ---------------------------------
-@pytest.mark.parametrize("existing", [True, False], ids=["update", "create"])
-def test_concurrent_txt_writer_is_merged_not_overwritten(w: World, sandbox: Sandbox, existing: bool) -> None:
+TEAM_SPF = "v=spf1 include:_spf.team.example -all"
+RACER_SPF = "v=spf1 include:_spf.team.example include:_spf.racer.example -all"
+
+
+@pytest.mark.parametrize("mode", ["update", "create", "delete"])
+def test_concurrent_txt_writer_is_merged_not_overwritten(w: World, sandbox: Sandbox, mode: str) -> None:
+    """Between acs-dns's read and its write, another writer (real SDK calls, made from the progress
+    callback when acs-dns announces the TXT change) rewrites the set (update), creates it (create) or
+    deletes it (delete). The ETag-guarded write gets a 412; acs-dns re-reads and merges again."""
     zone = unique_zone("race")
     domain = f"mail.{zone}"
     w.email_service()
     w.email_domain(domain)
     w.zone(zone)
-    if existing:
-        w.txt(zone, "mail", ["team-verification=1", "v=spf1 include:_spf.team.example -all"])
+    if mode != "create":
+        w.txt(zone, "mail", ["team-verification=1", TEAM_SPF])
     token = w.token_of(domain)
-    # what the other writer publishes, based on what it read (a real concurrent SDK write)
-    racer_values = [
-        "racer-verification=XyZ",
-        "v=spf1 include:_spf.team.example include:_spf.racer.example -all",
-    ]
-    if existing:
-        racer_values = ["team-verification=1", *racer_values]
     lines: list[str] = []
     raced: list[str] = []
 
@@ -427,7 +504,10 @@ def test_concurrent_txt_writer_is_merged_not_overwritten(w: World, sandbox: Sand
         words = line.split()
         if not raced and words[:1] in (["create"], ["update"]) and words[1:3] == ["TXT", "mail"]:
             raced.append(line)
-            w.txt(zone, "mail", racer_values)
+            if mode == "delete":
+                w.delete(zone, "mail", "TXT")
+            else:  # what the other writer publishes, based on what it read
+                w.txt(zone, "mail", ["team-verification=1", "racer-verification=XyZ", RACER_SPF])
 
     reset_counters(sandbox)
     reports, code = run(
@@ -444,13 +524,14 @@ def test_concurrent_txt_writer_is_merged_not_overwritten(w: World, sandbox: Sand
     assert any("412" in line for line in lines), lines
     assert counters(sandbox)["statuses"].get("412", 0) == 1
     texts = txt_texts(w, zone, "mail")
-    assert "racer-verification=XyZ" in texts
-    if existing:
-        assert "team-verification=1" in texts
     assert texts.count(token) == 1
-    assert spf_of(texts) == [
-        f"v=spf1 include:_spf.team.example include:_spf.racer.example {ACS_INCLUDE} -all"
-    ]
+    if mode == "delete":  # what the other writer removed stays removed
+        assert sorted(texts) == sorted([token, ACS_SPF])
+    else:
+        assert texts.count("team-verification=1") == 1 and texts.count("racer-verification=XyZ") == 1
+        expected_spf = f"v=spf1 include:_spf.team.example include:_spf.racer.example {ACS_INCLUDE} -all"
+        assert spf_of(texts) == [expected_spf]
+        assert len(texts) == 4
     assert w.states(domain) == dict.fromkeys(KINDS, "Verified")
 
 
@@ -649,3 +730,22 @@ def test_config_with_two_domains_reports_both_and_exits_with_the_worst(w: World,
     result = w.cli([*w.common(), "--config", str(config), "--spf-hardfail"])
     assert_clean_exit(result, 0)
     assert [d["result"] for d in document(result)["domains"]] == ["verified", "verified"]
+
+
+def test_waits_for_propagation_within_its_bound() -> None:
+    """Changes reach the name servers 1 s after the write here: a 0.3 s bound times out naming the records
+    not served yet (exit 7, verification not started); a second run waits for them and verifies."""
+    with Sandbox(SandboxOptions(propagation_delay=1.0)) as sb, World(sb) as world:
+        s = seed_standard(world)
+        time.sleep(1.1)  # the zone itself is public by now; the records acs-dns writes are not, for 1 s
+        result, doc = world.provision(s.domain, propagation_timeout=0.3)
+        assert_clean_exit(result, 7)
+        report = only_domain(doc)
+        assert report["result"] == "timed-out" and report["started"] == []
+        assert "still do not serve" in report["message"]
+        assert f"CNAME {DKIM1}.{s.domain}" in report["message"] and f"TXT {s.domain}" in report["message"]
+        assert world.states(s.domain) == dict.fromkeys(KINDS, "NotStarted")
+
+        result, doc = world.provision(s.domain, propagation_timeout=5)
+        assert_clean_exit(result, 0)
+        assert only_domain(doc)["result"] == "verified"

@@ -109,12 +109,18 @@ def test_no_existing_record_gives_the_api_value_as_is() -> None:
         WANTED,
         "v=spf1 include:SPF.Protection.Outlook.com. -all",
         "v=spf1  mx   include:spf.protection.outlook.com  -all",
-        "v=spf1 +include:spf.protection.outlook.com -all exp=explain.example.com",
+        "v=spf1 +include:spf.protection.outlook.com exp=explain.example.com -all",
     ],
 )
 def test_already_merged_record_is_unchanged_byte_for_byte(existing: str) -> None:
     result = merge_spf(existing, WANTED, allow_hardfail_change=False)
     assert (result.text, result.changed, result.notes) == (existing, False, ())
+
+
+def test_modifier_after_all_moves_before_it_so_the_record_ends_with_hardfail() -> None:
+    result = merge_spf("v=spf1 mx -all exp=explain.example.com", WANTED, allow_hardfail_change=False)
+    assert result.text == "v=spf1 mx include:spf.protection.outlook.com exp=explain.example.com -all"
+    assert result.changed and any("moved exp=explain.example.com" in n for n in result.notes)
 
 
 def test_merge_keeps_every_mechanism_and_modifier_in_order() -> None:
@@ -129,7 +135,7 @@ def test_merge_keeps_every_mechanism_and_modifier_in_order() -> None:
 
 def test_merge_adds_before_all_even_with_terms_after_it() -> None:
     result = merge_spf("v=spf1 mx -all exp=x.example.com", WANTED, allow_hardfail_change=False)
-    assert result.text == f"v=spf1 mx {ACS} -all exp=x.example.com"
+    assert result.text == f"v=spf1 mx {ACS} exp=x.example.com -all"
 
 
 def test_merge_adds_every_missing_mechanism_of_the_api_value() -> None:
@@ -154,7 +160,7 @@ def test_weak_all_is_refused_without_permission(soft: str) -> None:
 @pytest.mark.parametrize("soft", ["~all", "?all", "+all", "all"])
 def test_weak_all_is_changed_in_place_with_permission(soft: str) -> None:
     result = merge_spf(f"v=spf1 mx {soft} exp=x.example.com", WANTED, allow_hardfail_change=True)
-    assert result.text == f"v=spf1 mx {ACS} -all exp=x.example.com"
+    assert result.text == f"v=spf1 mx {ACS} exp=x.example.com -all"
     assert f"changed {soft} to -all" in result.notes
 
 
@@ -170,8 +176,8 @@ def test_missing_all_is_refused_without_permission() -> None:
 
 def test_missing_all_is_added_after_the_last_mechanism_with_permission() -> None:
     result = merge_spf("v=spf1 mx exp=x.example.com", WANTED, allow_hardfail_change=True)
-    assert result.text == f"v=spf1 mx {ACS} -all exp=x.example.com"
-    assert result.notes == (f"added {ACS}", "added -all")
+    assert result.text == f"v=spf1 mx {ACS} exp=x.example.com -all"
+    assert result.notes[:2] == (f"added {ACS}", "added -all")
 
 
 def test_bare_version_with_permission() -> None:
@@ -187,13 +193,13 @@ def test_redirect_becomes_include_then_hardfail_with_permission() -> None:
     result = merge_spf(
         "v=spf1 mx redirect=_spf.example.com exp=x.example.com", WANTED, allow_hardfail_change=True
     )
-    assert result.text == f"v=spf1 mx {ACS} include:_spf.example.com -all exp=x.example.com"
+    assert result.text == f"v=spf1 mx {ACS} include:_spf.example.com exp=x.example.com -all"
     assert "changed redirect=_spf.example.com to include:_spf.example.com -all" in result.notes
 
 
 def test_redirect_next_to_hardfail_all_is_left_alone() -> None:
     result = merge_spf("v=spf1 mx -all redirect=_spf.example.com", WANTED, allow_hardfail_change=False)
-    assert result.text == f"v=spf1 mx {ACS} -all redirect=_spf.example.com"
+    assert result.text == f"v=spf1 mx {ACS} redirect=_spf.example.com -all"
 
 
 def test_merge_result_is_stable() -> None:

@@ -24,6 +24,7 @@ class AzureSettings:
     ca_bundle: str | None = None  # None: requests' own rules (REQUESTS_CA_BUNDLE, certifi)
     polling_interval: float = 1.0  # seconds between LRO status polls when the service sends no Retry-After
     retry_total: int = 12
+    retry_timeout: float = 1800.0  # total seconds azure-core may spend retrying one call
 
 
 def resolve_endpoint(cloud: str | None, arm_endpoint: str | None) -> str:
@@ -61,7 +62,8 @@ class Clients:
             "retry_total": s.retry_total,
             # throttling is expected on large runs: keep retrying 429/5xx while the run has time
             "retry_status": s.retry_total,
-            "retry_backoff_max": 30,
+            "retry_backoff_max": 10,
+            "timeout": s.retry_timeout,
             "raw_request_hook": self.pacer.request_hook,
             "raw_response_hook": self.pacer.response_hook,
         }

@@ -618,6 +618,7 @@ def main(argv: list[str] | None = None) -> int:
     bounds = {n: lower_bound(n, args.email_services, args.verify_delay, latency) for n in args.size_list}
     runs_log: list[dict[str, Any]] = []
     started = time.monotonic()
+    git_at_start = _git_state()  # the code under test may change while this runs: record both ends
 
     def keep(m: Measurement, run: ChildRun | None) -> None:
         results.append(m)
@@ -710,7 +711,8 @@ def main(argv: list[str] | None = None) -> int:
         "command": command,
         "generated": time.strftime("%Y-%m-%d %H:%M"),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "git": _git_state(),
+        "git": git_at_start,
+        "git_end": _git_state(),
         "elapsed_seconds": elapsed,
         "bounds": {str(n): b.as_dict() for n, b in bounds.items()},
         "runs": runs_log,

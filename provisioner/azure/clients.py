@@ -23,7 +23,7 @@ class AzureSettings:
     auth: str = "default"
     ca_bundle: str | None = None  # None: requests' own rules (REQUESTS_CA_BUNDLE, certifi)
     polling_interval: float = 1.0  # seconds between LRO status polls when the service sends no Retry-After
-    retry_total: int = 12
+    retry_total: int = 30  # bounded in time by retry_timeout (the run's --timeout)
     retry_timeout: float = 1800.0  # total seconds azure-core may spend retrying one call
 
 

@@ -28,7 +28,7 @@ from provisioner.sandbox.verification import VERIFICATION_TYPES, Verifier, dkim_
 API_VERSION = "2025-09-01"
 PROVIDER = "Microsoft.Communication"
 OPERATION_LOCATION = "WESTUS2"  # the region in real operation-status URLs; any value works for the SDK
-PAGE_SIZE = 10
+PAGE_SIZE = 100  # [U] the real page size is undocumented; 100 is the common ARM default
 DOMAIN_MANAGEMENT = ("AzureManaged", "CustomerManaged", "CustomerManagedInExchangeOnline")
 AZURE_MANAGED_NAME = "AzureManagedDomain"
 SPF_VALUE = "v=spf1 include:spf.protection.outlook.com -all"

@@ -12,6 +12,7 @@ from azure.core.rest import HttpRequest
 from azure.mgmt.communication.models import VerificationStatus
 
 from provisioner.sandbox import Sandbox
+from provisioner.sandbox.communication import PAGE_SIZE
 from tests.conftest import SUBSCRIPTION, communication_client
 
 API = "api-version=2025-09-01"
@@ -110,7 +111,7 @@ def test_email_service_update_tags(client: Any, rg: str) -> None:
 
 
 def test_email_service_lists_are_paged(client: Any, sandbox: Sandbox, rg: str) -> None:
-    names = [f"es{i:02d}" for i in range(12)]
+    names = [f"es{i:03d}" for i in range(PAGE_SIZE + 2)]
     for name in names:
         make_service(client, rg, name)
     assert [s.name for s in client.email_services.list_by_resource_group(rg)] == names
@@ -200,12 +201,13 @@ def test_domain_update(client: Any, rg: str) -> None:
     assert client.domains.get(rg, "es", "contoso.com").user_engagement_tracking == "Enabled"
 
 
-def test_domain_list_is_paged(client: Any, rg: str) -> None:
+def test_domain_list_is_paged(client: Any, sandbox: Sandbox, rg: str) -> None:
     make_service(client, rg)
-    names = sorted(f"d{i:02d}.example.com" for i in range(11))
+    names = sorted(f"d{i:03d}.example.com" for i in range(PAGE_SIZE + 1))
     for name in names:
         make_domain(client, rg, name)
     assert [d.name for d in client.domains.list_by_email_service_resource(rg, "es")] == names
+    assert any("$skipToken" in e["query"] for e in sandbox.app.log.as_json() if rg in e["path"])
 
 
 def test_domain_errors(client: Any, rg: str) -> None:

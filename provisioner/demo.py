@@ -11,6 +11,7 @@ from provisioner.config import DomainTarget
 from provisioner.dnscheck import DnsServerAddress
 from provisioner.errors import ExitCode
 from provisioner.plan import record_values
+from provisioner.progress import make_progress
 from provisioner.reconcile import RunOptions
 from provisioner.runner import run
 from provisioner.sandbox import Sandbox, SandboxOptions
@@ -106,13 +107,16 @@ def run_demo(json_output: bool = False) -> int:
         )
         target = DomainTarget(SUBSCRIPTION, EMAIL_RG, EMAIL_SERVICE, DOMAIN, spf_hardfail=True)
         started = time.monotonic()
-        reports, code = run(
-            [target],
-            settings,
-            RunOptions(timeout=120, propagation_timeout=30, poll_first=0.25, poll_max=1.0, dns_interval=0.2),
-            dns_servers=[DnsServerAddress("127.0.0.1", sandbox.dns_port)],
-            progress=lambda t, line: print(f"  {t.domain}: {line}", file=out, flush=True),
-        )
+        with make_progress(json_output, 1) as progress:
+            reports, code = run(
+                [target],
+                settings,
+                RunOptions(
+                    timeout=120, propagation_timeout=30, poll_first=0.25, poll_max=1.0, dns_interval=0.2
+                ),
+                dns_servers=[DnsServerAddress("127.0.0.1", sandbox.dns_port)],
+                progress=progress,
+            )
         elapsed = time.monotonic() - started
         if json_output:
             print(render.document_json("provision", reports, code))

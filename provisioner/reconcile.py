@@ -335,7 +335,7 @@ class DomainRun:
             return
         plan = self._apply(zone, desired, plan)
         if v.all_verified(r.kinds, r.states) and not plan.has_changes:
-            self._done(Result.VERIFIED, f"{t.domain}: records in place, every type Verified")
+            self._done(Result.VERIFIED, "records in place, every type Verified")
             return
         self._check_dns(zone, desired, plan)
         self._verify(domain)
@@ -447,7 +447,7 @@ class DomainRun:
                 f"verification failed for {t.domain}: {detail}",
                 "the records are served as ACS asked; re-run acs-dns to start verification again",
             )
-        self._done(Result.VERIFIED, f"{t.domain}: every type Verified")
+        self._done(Result.VERIFIED, "every type Verified")
 
 
 def run_domain(session: Session, target: DomainTarget, options: RunOptions, deadline: float) -> DomainReport:

@@ -162,6 +162,12 @@ def _cname_change(wanted: DesiredRecord, sets: list[RecordSet], owner: str, take
         )
     metadata = current.metadata_dict()
     marker = metadata.get(OWNER_METADATA_KEY)
+    if current.cname is None:
+        # an empty CNAME set (Azure allows one, e.g. `az network dns record-set cname create`) holds
+        # no target to clobber: fill it, keep its metadata, mark it ours
+        metadata[OWNER_METADATA_KEY] = owner
+        after = replace(current, cname=wanted.value, metadata=tuple(sorted(metadata.items())))
+        return Change(Action.UPDATE, current, after, kinds, ("filled an empty CNAME record set",))
     if _owned_by(marker, owner):
         return Change(
             Action.UPDATE, current, replace(current, cname=wanted.value), kinds, ("target changed",)

@@ -326,3 +326,13 @@ def test_unsupported_desired_type_is_a_programming_error() -> None:
     desired = [DesiredRecord(K.DOMAIN, "mail", RecordType.MX, "x", 3600)]
     with pytest.raises(ValueError, match="does not plan MX"):
         make_plan("mail.example.com", "example.com", desired, [])
+
+
+def test_an_empty_cname_set_is_filled_and_marked_keeping_its_metadata() -> None:
+    empty = RecordSet(f"{DKIM1}.mail", RecordType.CNAME, metadata={"team": "x"}, etag="e1")
+    plan = make_plan("mail.example.com", "example.com", wanted(), [empty])
+    change = next(c for c in plan.changes if c.after.name == f"{DKIM1}.mail")
+    assert change.action is Action.UPDATE
+    assert change.after.cname == TARGET1
+    assert change.after.metadata_dict() == {"team": "x", OWNER_METADATA_KEY: "mail.example.com"}
+    assert change.before is not None and change.before.etag == "e1"

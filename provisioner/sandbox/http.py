@@ -175,6 +175,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""  # always read the body
+        if len(body) < length:  # the client went away mid-request: a real server never acts on it
+            self.close_connection = True
+            return
         split = urlsplit(self.path)
         request = Request(
             method=self.command,
@@ -229,6 +232,9 @@ class _Server(ThreadingHTTPServer):
     tls: ssl.SSLContext
     base_url: str
     app: ArmApp
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-request (killed, timed out) is normal here: no traceback."""
 
 
 class ArmApp:

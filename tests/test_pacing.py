@@ -49,13 +49,22 @@ def test_arm_remaining_header_lowers_the_model() -> None:
     assert abs(clock.now - 0.1) < 1e-9  # someone else drained the bucket: wait for one refill
 
 
-def test_429_empties_the_bucket_and_is_counted() -> None:
+def test_arm_throttling_429_empties_the_bucket_and_is_counted() -> None:
     clock = Clock()
     pacer = ArmPacer(clock=clock, sleep=clock.sleep)
-    pacer.after("GET", SUB, 429, {})
+    pacer.after("GET", SUB, 429, {"x-ms-ratelimit-remaining-subscription-reads": "0"})
     assert pacer.throttled == 1
     pacer.before("GET", SUB)
     assert abs(clock.now - 1 / 25) < 1e-9
+
+
+def test_a_429_without_ratelimit_headers_does_not_slow_every_other_request() -> None:
+    clock = Clock()
+    pacer = ArmPacer(clock=clock, sleep=clock.sleep)
+    pacer.after("PUT", SUB, 429, {})
+    assert pacer.throttled == 1
+    pacer.before("PUT", SUB)
+    assert clock.slept == []
 
 
 def test_higher_remaining_header_does_not_raise_the_model() -> None:

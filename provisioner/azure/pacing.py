@@ -4,7 +4,7 @@ without drowning in 429s.
 ARM meters each subscription with a reads bucket (250, refilled 25/s) and a writes bucket (200,
 refilled 10/s). `ArmPacer` keeps a local model of both, takes a token before every request attempt
 (blocking until one is due), and re-syncs the model from ARM's own `x-ms-ratelimit-remaining-*`
-headers on every answer. A 429 empties the model's bucket; azure-core's RetryPolicy still honours the
+headers on every answer (a throttling 429 says 0 remain); azure-core's RetryPolicy still honours the
 Retry-After. It plugs into the SDK clients through azure-core's CustomHookPolicy
 (`raw_request_hook`/`raw_response_hook`), which runs once per attempt, after the retry policy.
 """
@@ -82,8 +82,9 @@ class ArmPacer:
             now = self._clock()
             if status == 429:
                 self.throttled += 1
-                bucket.sync(0, now)
-            elif remaining is not None:
+            # ARM's own throttling 429 says "0 remaining"; a 429 without the header (a transient
+            # conflict, say) tells nothing about the bucket: its Retry-After only delays that request
+            if remaining is not None:
                 with contextlib.suppress(ValueError):
                     bucket.sync(float(remaining), now)
 

@@ -111,10 +111,8 @@ def _targets(config: Path | None, flags: dict[str, object]) -> list[DomainTarget
     from provisioner.config import load_targets, target_from_flags
 
     if config is not None:
-        overrides = {k: v for k, v in flags.items() if k != "name"}
-        if flags.get("name"):
-            overrides["name"] = flags["name"]
-        return load_targets(config, overrides)
+        # an empty --domain is "not given"; load_targets refuses a given one beside --config
+        return load_targets(config, {k: v for k, v in flags.items() if k != "name" or v})
     return [target_from_flags(flags)]
 
 

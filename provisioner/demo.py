@@ -32,7 +32,7 @@ MAIL_TXT = [
 ]
 
 
-def _seed(sandbox: Sandbox, clients: Clients) -> None:
+def _seed(clients: Clients) -> None:
     from azure.mgmt.dns import models as dns
 
     comm = clients.communication(SUBSCRIPTION)
@@ -96,7 +96,7 @@ def run_demo(json_output: bool = False) -> int:
             polling_interval=0.1,
         )
         clients = Clients(settings)
-        _seed(sandbox, clients)
+        _seed(clients)
         print(f"sandbox: ARM {sandbox.arm_endpoint}, DNS {sandbox.dns_server}", file=out)
         print(f"zone {ZONE} before (other teams' records, including SPF records ending ~all):", file=out)
         print("\n".join(_zone_listing(clients)), file=out)

@@ -10,7 +10,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from provisioner import verification as v
@@ -119,9 +119,11 @@ class Session:
 
     def sleep(self, seconds: float) -> None:
         """Wait, unless the run is being stopped (Ctrl-C): then stop this domain between steps."""
-        if self.stopped.is_set():
-            raise InterruptedRunError("interrupted (Ctrl-C) before finishing", "re-run acs-dns to finish")
+        self._raise_if_stopped()
         self._sleep(seconds)
+        self._raise_if_stopped()
+
+    def _raise_if_stopped(self) -> None:
         if self.stopped.is_set():
             raise InterruptedRunError("interrupted (Ctrl-C) before finishing", "re-run acs-dns to finish")
 
@@ -338,7 +340,7 @@ class DomainRun:
             self._done(Result.VERIFIED, "records in place, every type Verified")
             return
         self._check_dns(zone, desired, plan)
-        self._verify(domain)
+        self._verify()
 
     def _plan(self, zone: Zone, desired: list[DesiredRecord], first: bool = False) -> Plan:
         names = {d.name for d in desired}
@@ -409,7 +411,7 @@ class DomainRun:
             )
         self.say("records served by every name server of the zone")
 
-    def _verify(self, domain: EmailDomain) -> None:
+    def _verify(self) -> None:
         t, r = self.t, self.report
         for kind in v.kinds_to_start(r.kinds, r.states):
             self.comm.start_verification(t.resource_group, t.email_service, t.domain, kind)
@@ -479,7 +481,6 @@ __all__ = [
     "RunOptions",
     "Session",
     "find_zone",
-    "replace",
     "run_domain",
     "worst",
 ]

@@ -110,18 +110,6 @@ class AzureDns:
             raise translate(exc, f"record sets of zone {zone.name}") from exc
         return found
 
-    def read_record_set(self, zone: Zone, name: str, rtype: RecordType) -> RecordSet | None:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        try:
-            return to_record_set(
-                self._client.record_sets.get(zone.resource_group, zone.name, name, rtype.value)
-            )
-        except ResourceNotFoundError:
-            return None
-        except Exception as exc:
-            raise translate(exc, f"record set {rtype} '{name}' in zone {zone.name}") from exc
-
     def write(self, zone: Zone, record_set: RecordSet, *, expected_etag: str | None) -> RecordSet:
         """Create (when `expected_etag` is None: If-None-Match: *) or update (If-Match: etag)."""
         guard = {"if_none_match": "*"} if expected_etag is None else {"if_match": expected_etag}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 ZoneKey = tuple[str, str, str]  # (subscription, resource group, zone name), all lower-case
@@ -238,5 +238,4 @@ __all__ = [
     "ZoneSnapshot",
     "ZoneState",
     "new_etag",
-    "replace",
 ]

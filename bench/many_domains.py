@@ -43,18 +43,18 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from provisioner.sandbox import Sandbox, SandboxOptions
-from provisioner.sandbox.dns_rules import record_set_properties
-from provisioner.sandbox.realism import READS, WRITES, ThrottleHook
-from provisioner.sandbox.state import (
+from acs_sandbox import Sandbox, SandboxOptions
+from acs_sandbox.dns_rules import record_set_properties
+from acs_sandbox.realism import READS, WRITES, ThrottleHook
+from acs_sandbox.state import (
     EmailDomainState,
     EmailServiceState,
     RecordSetState,
     ZoneState,
     new_etag,
 )
-from provisioner.sandbox.verification import VERIFICATION_TYPES
-from provisioner.sandbox.zones import apex_record_sets, name_servers_for
+from acs_sandbox.verification import VERIFICATION_TYPES
+from acs_sandbox.zones import apex_record_sets, name_servers_for
 
 REPO = Path(__file__).resolve().parent.parent
 SUBSCRIPTION = "0b0b0b0b-1111-2222-3333-444444444444"

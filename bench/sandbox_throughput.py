@@ -17,8 +17,8 @@ import time
 from azure.mgmt.dns import DnsManagementClient
 from azure.mgmt.dns.models import RecordSet, TxtRecord, Zone
 
+from acs_sandbox import Sandbox, SandboxOptions
 from provisioner.azure.credentials import SandboxCredential
-from provisioner.sandbox import Sandbox, SandboxOptions
 
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000b1"
 RESOURCE_GROUP = "bench-rg"

@@ -392,8 +392,8 @@ def sandbox_serve(
     propagation_delay: Annotated[float, typer.Option(help="Seconds before DNS changes are served.")] = 0.0,
 ) -> None:
     """Start the sandbox, print one JSON line with its addresses, serve until SIGINT/SIGTERM."""
-    from provisioner.sandbox import SandboxOptions
-    from provisioner.sandbox.serve import serve
+    from acs_sandbox import SandboxOptions
+    from acs_sandbox.serve import serve
 
     serve(
         SandboxOptions(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from acs_sandbox import Sandbox, SandboxOptions
 from provisioner import render
 from provisioner.azure.clients import AzureSettings, Clients
 from provisioner.config import DomainTarget
@@ -14,7 +15,6 @@ from provisioner.plan import record_values
 from provisioner.progress import make_progress
 from provisioner.reconcile import RunOptions
 from provisioner.runner import run
-from provisioner.sandbox import Sandbox, SandboxOptions
 
 SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
 EMAIL_RG, DNS_RG = "rg-email", "rg-dns"

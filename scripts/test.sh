@@ -8,6 +8,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
 .venv/bin/python -m pip install --quiet -e '.[test]'
-.venv/bin/ruff check provisioner tests bench
-.venv/bin/ruff format --check provisioner tests bench
+.venv/bin/ruff check provisioner acs_sandbox tests bench
+.venv/bin/ruff format --check provisioner acs_sandbox tests bench
 .venv/bin/python -m pytest "$@"

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from acs_sandbox import Sandbox, SandboxOptions
 from provisioner.azure.credentials import SandboxCredential
-from provisioner.sandbox import Sandbox, SandboxOptions
 
 _ALLOWED_NAMES = {"localhost", "127.0.0.1", "::1", ""}
 

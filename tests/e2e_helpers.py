@@ -20,10 +20,10 @@ from azure.mgmt.dns import DnsManagementClient
 from azure.mgmt.dns import models as dnsm
 from typer.testing import CliRunner, Result
 
+from acs_sandbox import Sandbox
 from provisioner.azure.credentials import SandboxCredential
 from provisioner.cli import app
 from provisioner.model import OWNER_METADATA_KEY
-from provisioner.sandbox import Sandbox
 
 EMAIL_RG = "rg-email"
 DNS_RG = "rg-dns"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from provisioner.sandbox import Sandbox, SandboxOptions
+from acs_sandbox import Sandbox, SandboxOptions
 from tests.e2e_helpers import (
     KINDS,
     World,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from provisioner.sandbox import Sandbox
+from acs_sandbox import Sandbox
 from tests.e2e_helpers import (
     ACS_INCLUDE,
     DKIM1,

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from acs_sandbox import Sandbox, SandboxOptions
 from provisioner.azure.clients import AzureSettings
 from provisioner.config import DomainTarget
 from provisioner.dnscheck import DnsServerAddress
@@ -19,7 +20,6 @@ from provisioner.errors import ExitCode
 from provisioner.model import OWNER_METADATA_KEY
 from provisioner.reconcile import Result, RunOptions
 from provisioner.runner import run
-from provisioner.sandbox import Sandbox, SandboxOptions
 from tests.e2e_helpers import (
     ACS_INCLUDE,
     DKIM1,

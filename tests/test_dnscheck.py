@@ -17,6 +17,7 @@ import pytest
 from azure.mgmt.dns import DnsManagementClient
 from azure.mgmt.dns.models import CnameRecord, NsRecord, RecordSet, TxtRecord, Zone
 
+from acs_sandbox import Sandbox, SandboxOptions
 from provisioner.dnscheck import (
     DnsChecker,
     DnsServerAddress,
@@ -25,7 +26,6 @@ from provisioner.dnscheck import (
 )
 from provisioner.errors import UsageError
 from provisioner.model import RecordType
-from provisioner.sandbox import Sandbox, SandboxOptions
 from tests.conftest import SUBSCRIPTION, dns_client
 
 RG = "rg-dnscheck"

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.sandbox import Sandbox, SandboxOptions
+from acs_sandbox import Sandbox, SandboxOptions
 from tests.e2e_helpers import (
     DKIM1,
     DKIM1_TARGET,
@@ -414,7 +414,7 @@ def test_a_write_cut_off_before_its_body_changes_nothing() -> None:
         until = time.monotonic() + 1.0
         while time.monotonic() < until:  # the sandbox handles each connection on its own thread
             assert zone_records(world, zone) == before, (
-                "the sandbox acted on a request whose body never arrived (provisioner/sandbox/http.py "
+                "the sandbox acted on a request whose body never arrived (acs_sandbox/http.py "
                 "_Handler._handle reads `rfile.read(length)` and dispatches even when fewer than "
                 "Content-Length bytes came): " + repr(zone_records(world, zone))
             )

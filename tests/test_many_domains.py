@@ -8,12 +8,12 @@ import threading
 
 from azure.mgmt.dns import models as dnsm
 
+from acs_sandbox import Sandbox, SandboxOptions
 from provisioner.azure.clients import AzureSettings
 from provisioner.config import DomainTarget
 from provisioner.dnscheck import DnsServerAddress
 from provisioner.reconcile import Result, RunOptions
 from provisioner.runner import run
-from provisioner.sandbox import Sandbox, SandboxOptions
 from tests.conftest import SUBSCRIPTION, communication_client, dns_client
 
 FAST = RunOptions(timeout=120, propagation_timeout=30, poll_first=0.05, poll_max=0.2, dns_interval=0.05)

@@ -11,8 +11,8 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
 from azure.mgmt.communication.models import VerificationStatus
 
-from provisioner.sandbox import Sandbox
-from provisioner.sandbox.communication import PAGE_SIZE
+from acs_sandbox import Sandbox
+from acs_sandbox.communication import PAGE_SIZE
 from tests.conftest import SUBSCRIPTION, communication_client
 
 API = "api-version=2025-09-01"

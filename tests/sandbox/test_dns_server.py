@@ -22,9 +22,9 @@ import dns.rdatatype
 import dns.resolver
 import pytest
 
-from provisioner.sandbox import Sandbox
-from provisioner.sandbox.dns_server import DnsServer
-from provisioner.sandbox.state import RecordSetState, SandboxState, ZoneState, new_etag
+from acs_sandbox import Sandbox
+from acs_sandbox.dns_server import DnsServer
+from acs_sandbox.state import RecordSetState, SandboxState, ZoneState, new_etag
 from tests.conftest import dns_client
 
 AZURE_NS = [

@@ -18,10 +18,9 @@ from azure.core.rest import HttpRequest
 from azure.mgmt.dns import DnsManagementClient
 from azure.mgmt.dns.models import Zone
 
-from provisioner.azure.credentials import SandboxCredential
-from provisioner.sandbox import Sandbox, SandboxOptions
-from provisioner.sandbox.http import Request
-from provisioner.sandbox.realism import (
+from acs_sandbox import Sandbox, SandboxOptions
+from acs_sandbox.http import Request
+from acs_sandbox.realism import (
     FAULT_KINDS,
     BucketSpec,
     FaultHook,
@@ -30,6 +29,7 @@ from provisioner.sandbox.realism import (
     TokenBucket,
     hooks_for,
 )
+from provisioner.azure.credentials import SandboxCredential
 from tests.conftest import SUBSCRIPTION
 
 OTHER_SUBSCRIPTION = "00000000-0000-0000-0000-0000000000ff"

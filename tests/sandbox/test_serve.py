@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
-from provisioner.sandbox import Sandbox, SandboxOptions
+from acs_sandbox import Sandbox, SandboxOptions
 from tests.conftest import dns_client
 
 STARTUP_TIMEOUT = 60  # generous: a cold interpreter imports the Azure SDK

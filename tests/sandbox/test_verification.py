@@ -13,7 +13,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 
-from provisioner.sandbox import Sandbox, SandboxOptions
+from acs_sandbox import Sandbox, SandboxOptions
 from tests.conftest import SUBSCRIPTION, communication_client, dns_client
 
 LINK_TYPES = ("Domain", "SPF", "DKIM", "DKIM2")

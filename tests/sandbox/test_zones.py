@@ -27,7 +27,7 @@ from azure.mgmt.dns.models import (
     ZoneUpdate,
 )
 
-from provisioner.sandbox import Sandbox
+from acs_sandbox import Sandbox
 from tests.conftest import SUBSCRIPTION, dns_client
 
 RG = "rg-zones"

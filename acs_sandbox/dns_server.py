@@ -21,8 +21,8 @@ import dns.flags
 import dns.message
 import dns.rcode
 
-from provisioner.sandbox.dns_view import DnsView
-from provisioner.sandbox.state import SandboxState
+from acs_sandbox.dns_view import DnsView
+from acs_sandbox.state import SandboxState
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import dns.query
 import dns.rdataclass
 import dns.rdatatype
 
-from provisioner.sandbox.state import EmailDomainState, SandboxState
+from acs_sandbox.state import EmailDomainState, SandboxState
 
 VERIFICATION_TYPES = ("Domain", "SPF", "DKIM", "DKIM2", "DMARC")
 SPF_INCLUDE = "include:spf.protection.outlook.com"

@@ -8,8 +8,8 @@ import fnmatch
 import threading
 import uuid
 
-from provisioner.sandbox.http import ADMIN_PREFIX, ArmApp, Request, Response, arm_error
-from provisioner.sandbox.state import SandboxState
+from acs_sandbox.http import ADMIN_PREFIX, ArmApp, Request, Response, arm_error
+from acs_sandbox.state import SandboxState
 
 
 def authorization_action(method: str, path: str) -> tuple[str, str]:

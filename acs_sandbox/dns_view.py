@@ -41,7 +41,7 @@ from dns.rdtypes.IN.A import A
 from dns.rdtypes.IN.AAAA import AAAA
 from dns.rdtypes.IN.SRV import SRV
 
-from provisioner.sandbox.state import RecordSetState, ZoneSnapshot
+from acs_sandbox.state import RecordSetState, ZoneSnapshot
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import TextIO
 
-from provisioner.sandbox import Sandbox, SandboxOptions
+from acs_sandbox import Sandbox, SandboxOptions
 
 
 def serve(options: SandboxOptions, out: TextIO = sys.stdout) -> None:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioner.sandbox import admin, communication, realism, zones
-from provisioner.sandbox.certs import write_certificates
-from provisioner.sandbox.dns_server import DnsServer
-from provisioner.sandbox.http import ArmApp, ArmServer, Router
-from provisioner.sandbox.state import SandboxState
-from provisioner.sandbox.verification import Verifier
+from acs_sandbox import admin, communication, realism, zones
+from acs_sandbox.certs import write_certificates
+from acs_sandbox.dns_server import DnsServer
+from acs_sandbox.http import ArmApp, ArmServer, Router
+from acs_sandbox.state import SandboxState
+from acs_sandbox.verification import Verifier
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,15 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlencode
 
-from provisioner.sandbox.dns_rules import (
+from acs_sandbox.dns_rules import (
     MAX_RECORDS_PER_SET,
     RECORD_KEYS,
     RuleViolation,
     check_name,
     record_set_properties,
 )
-from provisioner.sandbox.http import Request, Response, Router, arm_error
-from provisioner.sandbox.state import RecordSetState, SandboxState, ZoneState, new_etag
+from acs_sandbox.http import Request, Response, Router, arm_error
+from acs_sandbox.state import RecordSetState, SandboxState, ZoneState, new_etag
 
 API_VERSION = "2018-05-01"
 DEFAULT_PAGE_SIZE = 100

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner.sandbox.http import DropConnection, Hook, Request, Response, arm_error
+from acs_sandbox.http import DropConnection, Hook, Request, Response, arm_error
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SUBSCRIPTION = re.compile(r"/subscriptions/([^/]+)", re.IGNORECASE)

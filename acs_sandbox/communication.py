@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
-from provisioner.sandbox.http import Request, Response, Router, arm_error
-from provisioner.sandbox.state import (
+from acs_sandbox.http import Request, Response, Router, arm_error
+from acs_sandbox.state import (
     CommunicationServiceState,
     EmailDomainState,
     EmailServiceState,
     SandboxState,
 )
-from provisioner.sandbox.verification import VERIFICATION_TYPES, Verifier, dkim_record_name, dkim_target
+from acs_sandbox.verification import VERIFICATION_TYPES, Verifier, dkim_record_name, dkim_target
 
 API_VERSION = "2025-09-01"
 PROVIDER = "Microsoft.Communication"

@@ -1,18 +1,23 @@
-"""The command line: parses, calls the core, renders. Nothing else lives here."""
+"""The command line: parses, calls the core, renders. Nothing else lives here.
+
+A command is a typer function decorated with `@with_common_options`: it receives the shared flags as one
+`CommonOptions` plus its own flags, builds its `RunOptions` and calls `execute` (the one place errors
+become exit codes), handing it the per-domain composition to run (`reconcile.DomainCommand`).
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any, get_type_hints
 
 import typer
 
-if TYPE_CHECKING:
-    from provisioner.azure.clients import AzureSettings
-    from provisioner.config import DomainTarget
+from provisioner.options import CommonOptions, RunOptions  # plain dataclasses: cheap to import
 
 app = typer.Typer(
     name="acs-dns",
@@ -107,104 +112,156 @@ PollInterval = Annotated[
 ]
 
 
-def _targets(config: Path | None, flags: dict[str, object]) -> list[DomainTarget]:
-    from provisioner.config import load_targets, target_from_flags
+DetailedExitcode = Annotated[
+    bool,
+    typer.Option("--detailed-exitcode", help="Exit 8 when there are changes or verification pending."),
+]
 
-    if config is not None:
-        # an empty --domain is "not given"; load_targets refuses a given one beside --config
-        return load_targets(config, {k: v for k, v in flags.items() if k != "name" or v})
-    return [target_from_flags(flags)]
+_HEAD = [  # shared parameters listed before a command's own, in --help order
+    ("subscription", Subscription, None),
+    ("resource_group", ResourceGroup, None),
+    ("email_service", EmailService, None),
+    ("domain", Domain, None),
+    ("zone", ZoneOpt, None),
+    ("zone_resource_group", ZoneRg, None),
+    ("config", ConfigFile, None),
+    ("create_domain", CreateDomain, None),
+    ("spf_hardfail", SpfHardfail, None),
+    ("takeover", Takeover, None),
+]
+_TAIL = [  # ... and after them
+    ("parallel", Parallel, 16),
+    ("auth", AuthOpt, Auth.default),
+    ("cloud", CloudOpt, Cloud.public),
+    ("arm_endpoint", ArmEndpoint, None),
+    ("dns_server", DnsServers, None),
+    ("output", OutputOpt, Output.text),
+    ("debug", Debug, False),
+]
 
 
-def _settings(auth: Auth, cloud: Cloud, arm_endpoint: str | None) -> AzureSettings:
-    from provisioner.azure.clients import AzureSettings, resolve_endpoint
-    from provisioner.azure.credentials import make_credential
-
-    endpoint = resolve_endpoint(cloud.value, arm_endpoint)
-    if auth is Auth.sandbox:
-        make_credential(auth.value, endpoint)  # refuses non-loopback endpoints before anything is sent
-    return AzureSettings(arm_endpoint=endpoint, auth=auth.value)
+def _common(values: dict[str, Any]) -> CommonOptions:
+    servers = tuple(values.pop("dns_server") or ())
+    plain = {k: getattr(v, "value", v) for k, v in values.items()}
+    return CommonOptions(dns_servers=servers, **plain)
 
 
-def _execute(
-    command: str,
-    *,
-    flags: dict[str, object],
-    config: Path | None,
-    auth: Auth,
-    cloud: Cloud,
-    arm_endpoint: str | None,
-    dns_server: list[str] | None,
-    output: Output,
-    debug: bool,
-    options_kw: dict[str, object],
-    parallel: int,
-    detailed_exitcode: bool = True,
-) -> None:
-    """Shared body of provision and plan: the one place errors become exit codes."""
-    from provisioner import render
+def with_common_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a typer command the shared parameters: `command(common: CommonOptions, **own)` is exposed with
+    its own parameters between the shared target flags and the shared Azure/output flags."""
+    hints = get_type_hints(command, include_extras=True)
+    own = [
+        p.replace(annotation=hints[p.name])
+        for p in inspect.signature(command).parameters.values()
+        if p.name != "common"
+    ]
+    shared = {name for name, _, _ in _HEAD + _TAIL}
+
+    def shell(**values: Any) -> None:
+        common = _common({k: values.pop(k) for k in list(values) if k in shared})
+        command(common, **values)
+
+    def param(name: str, annotation: object, default: object) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+    params = [param(*p) for p in _HEAD] + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    params += [param(*p) for p in _TAIL]
+    shell.__signature__ = inspect.Signature(params, return_annotation=None)  # type: ignore[attr-defined]
+    shell.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
+    shell.__name__, shell.__doc__ = command.__name__, command.__doc__
+    return shell
+
+
+def _fail(command: str, common: CommonOptions, err: Exception) -> typer.Exit:
+    """The one place an error that stops the whole run becomes an exit code (and the JSON error document)."""
     from provisioner.errors import AcsDnsError, ExitCode
+
+    if common.debug:
+        raise err
+    if not isinstance(err, AcsDnsError):
+        typer.echo(
+            f"error: unexpected {type(err).__name__}: {err} (run with --debug for a traceback)", err=True
+        )
+        return typer.Exit(int(ExitCode.UNEXPECTED))
+    if common.json_output:
+        document = {
+            "version": 1,
+            "command": command,
+            "exit_code": int(err.exit_code),
+            "error": err.message,
+            "hint": err.hint,
+            "domains": [],
+        }
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        typer.echo(f"error: {err.message}", err=True)
+        if err.hint:
+            typer.echo(f"  fix: {err.hint}", err=True)
+    return typer.Exit(int(err.exit_code))
+
+
+def execute(
+    command: str,
+    common: CommonOptions,
+    options: RunOptions,
+    *,
+    detailed_exitcode: bool = True,
+    per_domain: str = "provision_domain",
+    plan_out: Path | None = None,
+    saved_plan: Path | None = None,
+) -> None:
+    """Shared body of the commands: targets -> run `per_domain` (the name of a `reconcile.DomainCommand`,
+    imported only now so --help stays fast) for each -> render. With `saved_plan`, the targets and their
+    plans come from that file; with `plan_out`, the plans made are saved there."""
+    from provisioner import render
+    from provisioner.errors import ExitCode
     from provisioner.progress import make_progress
 
-    if debug:
+    if common.debug:
         import logging
 
         logging.basicConfig(level=logging.DEBUG)
     try:
-        from provisioner.dnscheck import parse_dns_server
-        from provisioner.reconcile import RunOptions
+        from provisioner import plan_file, reconcile
         from provisioner.runner import run
 
-        targets = _targets(config, flags)
-        settings = _settings(auth, cloud, arm_endpoint)
-        servers = [parse_dns_server(s) for s in dns_server or []]
-        options = RunOptions(**options_kw)  # type: ignore[arg-type]
-        with make_progress(output is Output.json, len(targets)) as progress:
-            reports, code = run(
-                targets, settings, options, dns_servers=servers, parallel=parallel, progress=progress
-            )
-    except AcsDnsError as err:
-        if debug:
-            raise
-        if output is Output.json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "version": 1,
-                        "command": command,
-                        "exit_code": int(err.exit_code),
-                        "error": err.message,
-                        "hint": err.hint,
-                        "domains": [],
-                    },
-                    indent=2,
-                )
-            )
+        each: reconcile.DomainCommand = getattr(reconcile, per_domain)
+        if saved_plan is not None:
+            saved = plan_file.loads(_read_text(saved_plan), str(saved_plan))
+            targets = [s.target for s in saved]
+            each = reconcile.apply_saved_plan({s.target: s.plan for s in saved})
         else:
-            typer.echo(f"error: {err.message}", err=True)
-            if err.hint:
-                typer.echo(f"  fix: {err.hint}", err=True)
-        raise typer.Exit(int(err.exit_code)) from None
+            targets = common.targets()
+        settings = common.settings()
+        servers = common.dns_server_addresses()
+        with make_progress(common.json_output, len(targets)) as progress:
+            reports, code = run(
+                targets,
+                settings,
+                options,
+                dns_servers=servers,
+                parallel=common.parallel,
+                progress=progress,
+                command=each,
+            )
+        if plan_out is not None:
+            made = [plan_file.SavedPlan(r.target, r.plan) for r in reports if r.plan is not None]
+            plan_out.write_text(plan_file.dumps(made), encoding="utf-8")
     except Exception as exc:
-        if debug:
-            raise
-        typer.echo(
-            f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for a traceback)", err=True
-        )
-        raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
+        raise _fail(command, common, exc) from None
     if not detailed_exitcode:
         for report in reports:
             if report.exit_code is ExitCode.CHANGES_PENDING:
                 report.exit_code = ExitCode.OK
         if code is ExitCode.CHANGES_PENDING:
             code = ExitCode.OK
-    if debug:
+    if common.debug:
         import traceback
 
         for report in reports:
             if report.error is not None:
                 traceback.print_exception(report.error, file=sys.stderr)
-    if output is Output.json:
+    if common.json_output:
         typer.echo(render.document_json(command, reports, code))
     else:
         for report in reports:
@@ -214,18 +271,19 @@ def _execute(
     raise typer.Exit(int(code))
 
 
+def _read_text(path: Path) -> str:
+    from provisioner.errors import UsageError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}", "check the path given to --plan") from None
+
+
 @app.command()
+@with_common_options
 def provision(
-    subscription: Subscription = None,
-    resource_group: ResourceGroup = None,
-    email_service: EmailService = None,
-    domain: Domain = None,
-    zone: ZoneOpt = None,
-    zone_resource_group: ZoneRg = None,
-    config: ConfigFile = None,
-    create_domain: CreateDomain = None,
-    spf_hardfail: SpfHardfail = None,
-    takeover: Takeover = None,
+    common: CommonOptions,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan only; write nothing.", rich_help_panel=_B)
     ] = False,
@@ -242,123 +300,40 @@ def provision(
     detailed_exitcode: Annotated[
         bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 8 when there are changes.")
     ] = False,
-    parallel: Parallel = 16,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan", help="Apply exactly this plan (from `plan --out`), then verify.", rich_help_panel=_T
+        ),
+    ] = None,
     poll_interval: PollInterval = 5.0,
-    auth: AuthOpt = Auth.default,
-    cloud: CloudOpt = Cloud.public,
-    arm_endpoint: ArmEndpoint = None,
-    dns_server: DnsServers = None,
-    output: OutputOpt = Output.text,
-    debug: Debug = False,
 ) -> None:
     """Write the email domain's records into its Azure DNS zone, start verification, wait until Verified."""
-    _execute(
-        "provision",
-        flags=_flag_values(
-            subscription,
-            resource_group,
-            email_service,
-            domain,
-            zone,
-            zone_resource_group,
-            create_domain,
-            spf_hardfail,
-            takeover,
-        ),
-        config=config,
-        auth=auth,
-        cloud=cloud,
-        arm_endpoint=arm_endpoint,
-        dns_server=dns_server,
-        output=output,
-        debug=debug,
-        parallel=parallel,
-        options_kw={
-            "dry_run": dry_run,
-            "wait": not no_wait,
-            "timeout": timeout,
-            "propagation_timeout": propagation_timeout,
-            "poll_first": poll_interval,
-            "poll_max": max(poll_interval, 30.0) if poll_interval >= 1 else max(poll_interval * 4, 0.01),
-            "dns_interval": min(2.0, max(poll_interval, 0.05)),
-        },
-        detailed_exitcode=detailed_exitcode or not dry_run,
+    options = RunOptions.polling_every(
+        poll_interval,
+        dry_run=dry_run,
+        wait=not no_wait,
+        timeout=timeout,
+        propagation_timeout=propagation_timeout,
     )
+    detailed = detailed_exitcode or not dry_run
+    execute("provision", common, options, detailed_exitcode=detailed, saved_plan=plan_file)
 
 
 @app.command()
+@with_common_options
 def plan(
-    subscription: Subscription = None,
-    resource_group: ResourceGroup = None,
-    email_service: EmailService = None,
-    domain: Domain = None,
-    zone: ZoneOpt = None,
-    zone_resource_group: ZoneRg = None,
-    config: ConfigFile = None,
-    create_domain: CreateDomain = None,
-    spf_hardfail: SpfHardfail = None,
-    takeover: Takeover = None,
-    detailed_exitcode: Annotated[
-        bool,
-        typer.Option("--detailed-exitcode", help="Exit 8 when there are changes or verification pending."),
-    ] = False,
-    parallel: Parallel = 16,
-    auth: AuthOpt = Auth.default,
-    cloud: CloudOpt = Cloud.public,
-    arm_endpoint: ArmEndpoint = None,
-    dns_server: DnsServers = None,
-    output: OutputOpt = Output.text,
-    debug: Debug = False,
+    common: CommonOptions,
+    detailed_exitcode: DetailedExitcode = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Save the plans (JSON) for `provision --plan FILE`.")
+    ] = None,
 ) -> None:
     """Show what provision would change (record, zone-relative name, before -> after); write nothing."""
-    _execute(
-        "plan",
-        flags=_flag_values(
-            subscription,
-            resource_group,
-            email_service,
-            domain,
-            zone,
-            zone_resource_group,
-            create_domain,
-            spf_hardfail,
-            takeover,
-        ),
-        config=config,
-        auth=auth,
-        cloud=cloud,
-        arm_endpoint=arm_endpoint,
-        dns_server=dns_server,
-        output=output,
-        debug=debug,
-        parallel=parallel,
-        options_kw={"dry_run": True},
-        detailed_exitcode=detailed_exitcode,
+    options = RunOptions(dry_run=True)
+    execute(
+        "plan", common, options, detailed_exitcode=detailed_exitcode, per_domain="plan_domain", plan_out=out
     )
-
-
-def _flag_values(
-    subscription: str | None,
-    resource_group: str | None,
-    email_service: str | None,
-    domain: str | None,
-    zone: str | None,
-    zone_resource_group: str | None,
-    create_domain: bool | None,
-    spf_hardfail: bool | None,
-    takeover: bool | None,
-) -> dict[str, object]:
-    return {
-        "subscription": subscription,
-        "resource_group": resource_group,
-        "email_service": email_service,
-        "name": domain,
-        "zone": zone,
-        "zone_resource_group": zone_resource_group,
-        "create_domain": create_domain,
-        "spf_hardfail": spf_hardfail,
-        "takeover": takeover,
-    }
 
 
 @app.command()

@@ -11,9 +11,9 @@ from provisioner.azure.clients import AzureSettings, Clients
 from provisioner.config import DomainTarget
 from provisioner.dnscheck import DnsServerAddress
 from provisioner.errors import ExitCode
+from provisioner.options import RunOptions
 from provisioner.plan import record_values
 from provisioner.progress import make_progress
-from provisioner.reconcile import RunOptions
 from provisioner.runner import run
 
 SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"

@@ -94,3 +94,18 @@ class VerificationRecord:
     name: str
     value: str
     ttl: int
+
+
+@dataclass(frozen=True)
+class Zone:
+    """An Azure DNS zone: where it lives and the name servers Azure assigned to it."""
+
+    name: str
+    subscription: str
+    resource_group: str
+    zone_type: str
+    name_servers: tuple[str, ...]
+
+    @property
+    def is_private(self) -> bool:
+        return self.zone_type.lower() == "private"

@@ -23,6 +23,7 @@ from provisioner.txt import merge_txt_set
 class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
+    DELETE = "delete"
     NOOP = "noop"
 
 
@@ -39,15 +40,36 @@ def record_values(record_set: RecordSet | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Change:
+    """One record set's change. `before` is the set as read (its ETag guards the write), `after` the set
+    to store; CREATE has no `before`, DELETE no `after`."""
+
     action: Action
     before: RecordSet | None
-    after: RecordSet
+    after: RecordSet | None
     kinds: tuple[VerificationKind, ...]
     notes: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if (self.before is None and self.action is not Action.CREATE) or (
+            self.after is None and self.action is not Action.DELETE
+        ):
+            raise ValueError(f"a {self.action} change needs {'after' if self.before else 'before'}")
+
+    @property
+    def record_set(self) -> RecordSet:
+        """The set this change is about (after, or before for a delete)."""
+        found = self.after or self.before
+        assert found is not None  # __post_init__
+        return found
+
     @property
     def key(self) -> tuple[str, RecordType]:
-        return self.after.name, self.after.type
+        return self.record_set.name, self.record_set.type
+
+    @property
+    def expected_etag(self) -> str | None:
+        """The If-Match ETag of the write (None: a create, sent with If-None-Match: *)."""
+        return None if self.before is None else self.before.etag
 
     @property
     def before_values(self) -> tuple[str, ...]:
@@ -76,8 +98,13 @@ class Change:
 
 @dataclass(frozen=True)
 class Plan:
+    """The changes for one email domain in one zone. `zone_resource_group` and `subscription` locate the
+    zone when the plan is saved and applied later (`plan_to_dict` / `plan_from_dict`)."""
+
     zone: str
     changes: tuple[Change, ...]
+    zone_resource_group: str = ""
+    subscription: str = ""
 
     @property
     def writes(self) -> tuple[Change, ...]:
@@ -224,7 +251,7 @@ def make_plan(
     if refusals:
         refusals.sort(key=lambda item: (item[0].lower(), item[1]))
         raise _gathered(normalize_domain(zone), refusals)
-    changes.sort(key=lambda c: (c.after.name.lower(), c.after.type))
+    changes.sort(key=lambda c: (c.record_set.name.lower(), c.record_set.type))
     return Plan(normalize_domain(zone), tuple(changes))
 
 

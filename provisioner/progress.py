@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from provisioner.config import DomainTarget
-from provisioner.reconcile import Progress
+from provisioner.session import Progress
 
 _STYLE = {"create": "green", "update": "yellow", "wrote": "green", "started": "cyan", "noop": "dim"}
 

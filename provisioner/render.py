@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from provisioner.azure.dns import Zone
+from provisioner.model import Zone
 from provisioner.plan import Action, Change
-from provisioner.reconcile import DomainReport
+from provisioner.report import DomainReport
 from provisioner.verification import NOT_STARTED
 
 JSON_VERSION = 1

@@ -1,8 +1,8 @@
-"""Runs many domains: builds the session from settings, runs domains on a bounded pool, collects reports."""
+"""Runs many domains: builds the session from settings, runs one per-domain command for each target on a
+bounded pool, collects the reports, and stops cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -13,9 +13,10 @@ from provisioner.azure.dns import AzureDns
 from provisioner.config import DomainTarget
 from provisioner.dnscheck import DnsChecker, DnsServerAddress
 from provisioner.errors import ExitCode
-from provisioner.reconcile import DomainReport, Progress, Result, RunOptions, Session, run_domain, worst
-
-DEFAULT_PARALLEL = 16
+from provisioner.options import DEFAULT_PARALLEL, RunOptions
+from provisioner.reconcile import DomainCommand, provision_domain
+from provisioner.report import DomainReport, Result, worst
+from provisioner.session import Progress, Session
 
 
 def run(
@@ -26,7 +27,9 @@ def run(
     dns_servers: Sequence[DnsServerAddress] = (),
     parallel: int = DEFAULT_PARALLEL,
     progress: Progress | None = None,
+    command: DomainCommand = provision_domain,
 ) -> tuple[list[DomainReport], ExitCode]:
+    """Run `command` (default: provision, or plan with `options.dry_run`) for every target."""
     # the SDK's retries (429 Retry-After, 5xx backoff) must not outlive the run's --timeout
     clients = Clients(replace(settings, retry_timeout=options.timeout))
     session = Session(
@@ -35,13 +38,30 @@ def run(
         checker=DnsChecker(dns_servers),
         progress=progress or (lambda t, line: None),
     )
+    try:
+        reports = run_in_session(session, targets, options, parallel=parallel, command=command)
+    finally:
+        clients.close()
+    return reports, worst([r.exit_code for r in reports])
+
+
+def run_in_session(
+    session: Session,
+    targets: Sequence[DomainTarget],
+    options: RunOptions,
+    *,
+    parallel: int = DEFAULT_PARALLEL,
+    command: DomainCommand = provision_domain,
+) -> list[DomainReport]:
+    """The pool: every target's report, in target order; on Ctrl-C the running domains stop at their next
+    wait and report what they wrote, the others are reported as not started."""
     session.prepare(targets)
-    deadline = time.monotonic() + options.timeout
+    deadline = session.clock() + options.timeout
     reports: list[DomainReport | None] = [None] * len(targets)
     try:
         # a pool even for one domain: Ctrl-C reaches the main thread, which stops the workers cleanly
         with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets)))) as pool:
-            futures = [pool.submit(run_domain, session, t, options, deadline) for t in targets]
+            futures = [pool.submit(command, session, t, options, deadline) for t in targets]
             try:
                 for i, future in enumerate(futures):
                     reports[i] = future.result()
@@ -62,7 +82,7 @@ def run(
                     exit_code=ExitCode.INTERRUPTED,
                     message="interrupted (Ctrl-C) before this domain started: nothing written",
                 )
-    finally:
-        clients.close()
-    done = [r for r in reports if r is not None]
-    return done, worst([r.exit_code for r in done])
+    return [r for r in reports if r is not None]
+
+
+__all__ = ["run", "run_in_session"]

@@ -18,7 +18,8 @@ from provisioner.config import DomainTarget
 from provisioner.dnscheck import DnsServerAddress
 from provisioner.errors import ExitCode
 from provisioner.model import OWNER_METADATA_KEY
-from provisioner.reconcile import Result, RunOptions
+from provisioner.options import RunOptions
+from provisioner.report import Result
 from provisioner.runner import run
 from tests.e2e_helpers import (
     ACS_INCLUDE,

@@ -12,7 +12,8 @@ from acs_sandbox import Sandbox, SandboxOptions
 from provisioner.azure.clients import AzureSettings
 from provisioner.config import DomainTarget
 from provisioner.dnscheck import DnsServerAddress
-from provisioner.reconcile import Result, RunOptions
+from provisioner.options import RunOptions
+from provisioner.report import Result
 from provisioner.runner import run
 from tests.conftest import SUBSCRIPTION, communication_client, dns_client
 

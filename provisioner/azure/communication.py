@@ -1,4 +1,5 @@
-"""Azure Communication Services adapter: the email domain's records and verification states."""
+"""Azure Communication Services adapter (implements `ports.EmailService`): the email domain's records
+and verification states."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from provisioner.azure.errors import translate
 from provisioner.errors import NotFoundError
 from provisioner.model import VerificationKind, VerificationRecord
+from provisioner.ports import EmailDomainNotFoundError
 from provisioner.verification import KindState
 
 
@@ -56,7 +58,8 @@ CONNECTION_RETRIES = 3
 
 
 class AzureCommunication:
-    """Reads email domains, creates one on request, starts verification."""
+    """`ports.EmailService` over azure-mgmt-communication: reads email domains, creates one on request,
+    starts verification."""
 
     def __init__(self, client: Any, subscription: str) -> None:
         self._client = client
@@ -66,15 +69,19 @@ class AzureCommunication:
         base = f"email service {email_service} (resource group {resource_group})"
         return f"email domain {domain} of {base}" if domain else base
 
-    def get_domain(self, resource_group: str, email_service: str, domain: str) -> EmailDomain | None:
-        """The email domain, or None when the email service exists but the domain does not."""
+    def get_domain(self, resource_group: str, email_service: str, domain: str) -> EmailDomain:
+        """The email domain. Raises `EmailDomainNotFoundError` when the email service exists but the domain
+        does not, `NotFoundError` when the service does not exist."""
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
             return to_email_domain(self._client.domains.get(resource_group, email_service, domain))
-        except ResourceNotFoundError:
+        except ResourceNotFoundError as exc:
             self.ensure_email_service(resource_group, email_service)
-            return None
+            raise EmailDomainNotFoundError(
+                f"email domain {domain} does not exist in email service {email_service}",
+                "add it in the portal, or pass --create-domain (config: create_domain = true)",
+            ) from exc
         except Exception as exc:
             raise translate(exc, self._where(resource_group, email_service, domain)) from exc
 

@@ -1,27 +1,14 @@
-"""Azure DNS adapter: zones and record sets as the core's `RecordSet`s. ETag-guarded writes only."""
+"""Azure DNS adapter (implements `ports.DnsZones`): zones and record sets as the core's `RecordSet`s.
+ETag-guarded writes and deletes only."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from provisioner.azure.errors import translate
-from provisioner.errors import NotFoundError
-from provisioner.model import RecordSet, RecordType, TxtRecord
-
-
-@dataclass(frozen=True)
-class Zone:
-    name: str
-    subscription: str
-    resource_group: str
-    zone_type: str
-    name_servers: tuple[str, ...]
-
-    @property
-    def is_private(self) -> bool:
-        return self.zone_type.lower() == "private"
+from provisioner.errors import ConflictError, NotFoundError
+from provisioner.model import RecordSet, RecordType, TxtRecord, Zone
 
 
 def _resource_group(resource_id: str) -> str:
@@ -68,7 +55,7 @@ def to_sdk(record_set: RecordSet) -> Any:
 
 
 class AzureDns:
-    """The three kinds of call acs-dns makes to Azure DNS: find zones, read record sets, write one."""
+    """`ports.DnsZones` over azure-mgmt-dns: find zones, list record sets, write or delete one."""
 
     def __init__(self, client: Any, subscription: str) -> None:
         self._client = client
@@ -91,7 +78,7 @@ class AzureDns:
                 )
             raise err from exc
 
-    def read_record_sets(
+    def list_record_sets(
         self, zone: Zone, names: Iterable[str] | None
     ) -> dict[tuple[str, RecordType], RecordSet]:
         """Every record set (any type) at the given zone-relative names (None: all), from one listing.
@@ -127,3 +114,29 @@ class AzureDns:
                 exc, f"record set {record_set.type} '{record_set.name}' in zone {zone.name}"
             ) from exc
         return to_record_set(written)
+
+    def delete(self, zone: Zone, name: str, type_: RecordType, *, expected_etag: str) -> None:
+        """DELETE with If-Match; 412 -> ConflictError. A set that is already gone counts as deleted (the
+        Azure SDK guidelines' idempotent delete): Azure answers 204, or 412 to the If-Match, and then one
+        GET tells the two 412s apart."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        what = f"record set {type_} '{name}' in zone {zone.name}"
+        try:
+            self._client.record_sets.delete(
+                zone.resource_group, zone.name, name, type_.value, if_match=expected_etag
+            )
+            return
+        except ResourceNotFoundError:
+            return
+        except Exception as exc:
+            err = translate(exc, what)
+            if not isinstance(err, ConflictError):
+                raise err from exc
+        try:
+            self._client.record_sets.get(zone.resource_group, zone.name, name, type_.value)
+        except ResourceNotFoundError:
+            return
+        except Exception as exc:
+            raise translate(exc, what) from exc
+        raise err

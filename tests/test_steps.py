@@ -1,0 +1,326 @@
+"""The steps and per-domain commands against the in-memory ports (tests/fakes.py): fast, no sandbox.
+Each failure is data: an Outcome with the documented exit code, never an exception out of the step."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from provisioner import steps
+from provisioner.desired import desired_records
+from provisioner.errors import ConflictError, ExitCode
+from provisioner.model import RecordSet, RecordType, TxtRecord, VerificationKind
+from provisioner.options import RunOptions
+from provisioner.plan import Action, Change, Plan
+from provisioner.reconcile import apply_saved_plan, plan_domain, provision_domain
+from provisioner.report import Outcome, Result
+from provisioner.runner import run_in_session
+from provisioner.verification import KindState
+from tests.fakes import FakeWorld, acs_records, email_domain
+
+K = VerificationKind
+DOMAIN = "mail.contoso.test"
+ZONE = "contoso.test"
+FAST = RunOptions(timeout=60, propagation_timeout=5, poll_first=1, poll_max=2, dns_interval=1)
+SPF = "v=spf1 include:spf.protection.outlook.com -all"
+TOKEN_VALUE = "ms-domain-verification=tok"
+
+
+@pytest.fixture
+def world() -> FakeWorld:
+    w = FakeWorld()
+    w.dns.add_zone(ZONE)
+    w.comm.add("rg-email", "contoso-email", email_domain(DOMAIN, acs_records(DOMAIN)))
+    return w
+
+
+def zone_of(w: FakeWorld):
+    return next(iter(w.dns.zones.values()))
+
+
+def txt_texts(w: FakeWorld, name: str) -> list[str]:
+    found = w.dns.get(zone_of(w), name, RecordType.TXT)
+    return [] if found is None else [t.text for t in found.txt]
+
+
+def test_provision_writes_the_records_keeps_foreign_values_and_verifies(world: FakeWorld) -> None:
+    zone = zone_of(world)
+    world.dns.put(zone, RecordSet("mail", RecordType.TXT, 300, txt=(TxtRecord(("team=1",)),)))
+    target = world.target(DOMAIN)
+
+    report = provision_domain(world.session([target]), target, FAST, deadline=60)
+
+    assert (report.result, report.exit_code) == (Result.VERIFIED, ExitCode.OK), report.message
+    assert txt_texts(world, "mail") == ["team=1", TOKEN_VALUE, SPF]
+    dkim = world.dns.get(zone, "selector1-azurecomm-prod-net._domainkey.mail", RecordType.CNAME)
+    assert dkim is not None and dkim.cname == "selector1-azurecomm-prod-net._domainkey.azurecomm.net"
+    assert sorted(report.written) == sorted(
+        [
+            "TXT mail",
+            "CNAME selector1-azurecomm-prod-net._domainkey.mail",
+            "CNAME selector2-azurecomm-prod-net._domainkey.mail",
+        ]
+    )
+    assert report.started == [K.DOMAIN, K.SPF, K.DKIM, K.DKIM2]
+    assert {k: s.status for k, s in report.states.items()} == dict.fromkeys(report.kinds, "Verified")
+
+
+def test_rerun_on_a_verified_domain_writes_nothing(world: FakeWorld) -> None:
+    target = world.target(DOMAIN)
+    provision_domain(world.session([target]), target, FAST, deadline=60)
+    world.dns.calls.clear()
+    world.comm.calls.clear()
+
+    report = provision_domain(world.session([target]), target, FAST, deadline=60)
+
+    assert report.result is Result.VERIFIED and report.written == []
+    assert world.dns.calls == ["list_zones", "list_record_sets"]
+    assert world.comm.calls == ["get_domain"]
+
+
+def test_plan_reports_pending_changes_and_writes_nothing(world: FakeWorld) -> None:
+    target = world.target(DOMAIN)
+
+    report = plan_domain(world.session([target]), target, RunOptions(dry_run=True), deadline=60)
+
+    assert (report.result, report.exit_code) == (Result.CHANGES_PENDING, ExitCode.CHANGES_PENDING)
+    assert report.plan is not None and [c.action for c in report.plan.changes] == [Action.CREATE] * 3
+    assert (report.plan.zone, report.plan.zone_resource_group) == (ZONE, "rg-dns")
+    assert "write" not in world.dns.calls and world.dns.get(zone_of(world), "mail", RecordType.TXT) is None
+
+
+@pytest.mark.parametrize(
+    ("management", "create_domain", "create", "result", "code"),
+    [
+        ("AzureManaged", False, True, Result.NOTHING_TO_DO, ExitCode.OK),
+        ("CustomerManagedInExchangeOnline", False, True, Result.REFUSED, ExitCode.REFUSED),
+        (None, False, True, Result.ERROR, ExitCode.NOT_FOUND),
+        (None, True, False, Result.CHANGES_PENDING, ExitCode.CHANGES_PENDING),
+    ],
+)
+def test_read_domain_stops_with_an_outcome(
+    management: str | None, create_domain: bool, create: bool, result: Result, code: ExitCode
+) -> None:
+    w = FakeWorld()
+    w.comm.services.add(("rg-email", "contoso-email"))
+    if management:
+        w.comm.add("rg-email", "contoso-email", email_domain(DOMAIN, management=management))
+    target = w.target(DOMAIN, create_domain=create_domain)
+
+    outcome = steps.read_domain(w.session([target]), target, create=create)
+
+    assert isinstance(outcome, Outcome)
+    assert (outcome.result, outcome.exit_code) == (result, code), outcome.message
+    assert "create_domain" not in w.comm.calls
+
+
+def test_read_domain_creates_a_missing_domain_when_asked() -> None:
+    w = FakeWorld()
+    w.comm.services.add(("rg-email", "contoso-email"))
+    target = w.target(DOMAIN, create_domain=True)
+
+    found = steps.read_domain(w.session([target]), target, create=True)
+
+    assert not isinstance(found, Outcome) and found.name == DOMAIN
+    assert w.comm.calls == ["get_domain", "create_domain"]
+
+
+def test_a_missing_email_service_is_not_found_not_a_missing_domain() -> None:
+    w = FakeWorld()
+    target = w.target(DOMAIN, create_domain=True)
+
+    outcome = steps.read_domain(w.session([target]), target, create=True)
+
+    assert isinstance(outcome, Outcome) and outcome.exit_code is ExitCode.NOT_FOUND
+    assert "email service contoso-email" in outcome.message and "create_domain" not in w.comm.calls
+
+
+def test_locate_zone_outcomes() -> None:
+    w = FakeWorld()
+    w.dns.add_zone(ZONE, "rg-private", private=True)
+    target = w.target(DOMAIN)
+    outcome = steps.locate_zone(w.session([target]), target)
+    assert isinstance(outcome, Outcome) and outcome.exit_code is ExitCode.NOT_FOUND
+    assert "only Private zones match: contoso.test" in outcome.message
+
+    w.dns.add_zone(ZONE, "rg-a")
+    w.dns.add_zone(ZONE, "rg-b")
+    outcome = steps.locate_zone(w.session([target]), target)
+    assert isinstance(outcome, Outcome) and outcome.exit_code is ExitCode.USAGE
+    assert "rg-a, rg-b" in outcome.message
+
+
+def test_one_domain_failing_does_not_stop_the_others(world: FakeWorld) -> None:
+    good, missing = world.target(DOMAIN), world.target("other.contoso.test")
+
+    reports = run_in_session(world.session(), [missing, good], FAST, command=provision_domain)
+
+    assert [(r.target.domain, r.exit_code) for r in reports] == [
+        ("other.contoso.test", ExitCode.NOT_FOUND),
+        (DOMAIN, ExitCode.OK),
+    ]
+    assert world.comm.calls.count("list_domains") == 1  # one listing for the two domains of one service
+
+
+def _planned(world: FakeWorld) -> tuple[Plan, list]:  # type: ignore[type-arg]
+    target = world.target(DOMAIN)
+    session = world.session([target])
+    zone = zone_of(world)
+    desired = desired_records(DOMAIN, ZONE, acs_records(DOMAIN))
+    plan = steps.plan_records(session, target, zone, desired)
+    assert isinstance(plan, Plan)
+    return plan, desired
+
+
+def test_apply_replans_after_a_412_and_keeps_the_other_writers_value(world: FakeWorld) -> None:
+    zone = zone_of(world)
+    world.dns.put(zone, RecordSet("mail", RecordType.TXT, txt=(TxtRecord(("team=1",)),)))
+    plan, desired = _planned(world)
+    raced: list[str] = []
+
+    def racer(z: object, name: str, type_: RecordType) -> None:
+        if name == "mail" and not raced:
+            raced.append(name)
+            world.dns.put(
+                zone, RecordSet("mail", RecordType.TXT, txt=(TxtRecord(("team=1",)), TxtRecord(("racer=2",))))
+            )
+
+    world.dns.before_write = racer
+    target = world.target(DOMAIN)
+    session = world.session([target])
+
+    applied = steps.apply_plan(
+        session,
+        zone,
+        plan,
+        replan=lambda: steps.plan_records(session, target, zone, desired, shared_listing=False),
+    )
+
+    assert applied.outcome is None and raced
+    assert txt_texts(world, "mail") == ["team=1", "racer=2", TOKEN_VALUE, SPF]
+
+
+def test_apply_without_replan_refuses_a_changed_set_and_writes_nothing_more(world: FakeWorld) -> None:
+    zone = zone_of(world)
+    world.dns.put(zone, RecordSet("mail", RecordType.TXT, txt=(TxtRecord(("team=1",)),)))
+    plan, _ = _planned(world)
+    changed = world.dns.put(zone, RecordSet("mail", RecordType.TXT, txt=(TxtRecord(("team=2",)),)))
+
+    applied = steps.apply_plan(world.session(), zone, plan)
+
+    assert applied.outcome is not None and applied.outcome.exit_code is ExitCode.REFUSED
+    assert (
+        "TXT 'mail'" in applied.outcome.message
+        and "changed since the plan was made" in applied.outcome.message
+    )
+    assert world.dns.get(zone, "mail", RecordType.TXT) == changed
+    # the plan is in name order ("mail" first): nothing after the refusal was written
+    assert applied.applied == ()
+    assert world.dns.get(zone, "selector1-azurecomm-prod-net._domainkey.mail", RecordType.CNAME) is None
+
+
+def test_delete_changes_use_the_etag_and_a_gone_set_counts_as_deleted(world: FakeWorld) -> None:
+    zone = zone_of(world)
+    stale = world.dns.put(zone, RecordSet("old", RecordType.TXT, txt=(TxtRecord(("x",)),)))
+    gone = RecordSet("gone", RecordType.TXT, txt=(TxtRecord(("y",)),), etag="etag-gone")
+    plan = Plan(
+        ZONE, (Change(Action.DELETE, stale, None, ()), Change(Action.DELETE, gone, None, ())), "rg-dns"
+    )
+
+    applied = steps.apply_plan(world.session(), zone, plan)
+
+    assert applied.outcome is None and world.dns.get(zone, "old", RecordType.TXT) is None
+    assert [steps.applied_label(c) for c in applied.applied] == ["TXT old (deleted)", "TXT gone (deleted)"]
+    again = world.dns.put(zone, RecordSet("old", RecordType.TXT, txt=(TxtRecord(("new",)),)))
+    refused = steps.apply_plan(world.session(), zone, Plan(ZONE, (Change(Action.DELETE, stale, None, ()),)))
+    assert refused.outcome is not None and refused.outcome.exit_code is ExitCode.REFUSED
+    assert world.dns.get(zone, "old", RecordType.TXT) == again
+
+
+def test_fake_dns_keeps_the_etag_preconditions(world: FakeWorld) -> None:
+    zone = zone_of(world)
+    created = world.dns.write(zone, RecordSet("a", RecordType.TXT), expected_etag=None)
+    with pytest.raises(ConflictError):
+        world.dns.write(zone, RecordSet("a", RecordType.TXT), expected_etag=None)
+    updated = world.dns.write(zone, RecordSet("a", RecordType.TXT, ttl=60), expected_etag=created.etag)
+    assert updated.etag != created.etag and updated.ttl == 60
+    with pytest.raises(ConflictError):
+        world.dns.write(zone, RecordSet("a", RecordType.TXT), expected_etag=created.etag)
+    with pytest.raises(ConflictError):
+        world.dns.delete(zone, "a", RecordType.TXT, expected_etag=created.etag)
+
+
+def test_check_served_reports_an_undelegated_zone_with_its_name_servers(world: FakeWorld) -> None:
+    world.checker.delegated = False
+    zone = zone_of(world)
+
+    outcome = steps.check_served(world.session(), zone, [], propagation_timeout=5, deadline=60, interval=1)
+
+    assert isinstance(outcome, Outcome) and outcome.exit_code is ExitCode.VERIFICATION_FAILED
+    assert outcome.hint is not None and all(ns in outcome.hint for ns in zone.name_servers)
+    assert world.clock.now <= 5  # the settle wait is bounded by --propagation-timeout
+
+
+def test_check_served_times_out_naming_what_is_not_served(world: FakeWorld) -> None:
+    zone = zone_of(world)
+    plan, desired = _planned(world)
+    expected = steps.expected_records(desired, zone, plan)
+
+    outcome = steps.check_served(
+        world.session(), zone, expected, propagation_timeout=5, deadline=60, interval=1
+    )
+
+    assert isinstance(outcome, Outcome) and outcome.exit_code is ExitCode.TIMED_OUT
+    assert f"TXT mail.{ZONE}" in outcome.message
+
+
+def test_poll_verification_failed_and_timed_out(world: FakeWorld) -> None:
+    target = world.target(DOMAIN)
+    kinds = [K.DOMAIN, K.SPF]
+    world.comm.decide = lambda kind: (
+        KindState("VerificationFailed", "TxtNotFound") if kind is K.SPF else KindState("Verified")
+    )
+    started = steps.start_verification(world.session(), target, kinds, {})
+    assert started.started == (K.DOMAIN, K.SPF) and started.outcome is None
+
+    polled = steps.poll_verification(
+        world.session(), target, kinds, started.states, deadline=60, poll_first=1, poll_max=2
+    )
+    assert polled.outcome.exit_code is ExitCode.VERIFICATION_FAILED
+    assert "SPF (TxtNotFound)" in polled.outcome.message
+
+    world.comm.decide = lambda kind: KindState("VerificationInProgress")
+    steps.start_verification(world.session(), target, kinds, polled.states)
+    slow = steps.poll_verification(world.session(), target, kinds, {}, deadline=10, poll_first=1, poll_max=2)
+    assert (
+        slow.outcome.exit_code is ExitCode.TIMED_OUT
+        and "still waiting for SPF (VerificationInProgress)" in slow.outcome.message
+    )
+    assert world.clock.now <= 10
+
+
+def test_a_stopped_session_ends_the_wait_as_interrupted_keeping_what_was_written(world: FakeWorld) -> None:
+    world.comm.decide = lambda kind: KindState("VerificationInProgress")
+    target = world.target(DOMAIN)
+    session = world.session([target])
+    session.progress = lambda t, line: session.stopped.set() if line.startswith("started") else None
+
+    report = provision_domain(session, target, FAST, deadline=60)
+
+    assert (report.result, report.exit_code) == (Result.INTERRUPTED, ExitCode.INTERRUPTED)
+    assert len(report.written) == 3 and report.started == [K.DOMAIN, K.SPF, K.DKIM, K.DKIM2]
+
+
+def test_a_saved_plan_is_applied_as_is_then_verified(world: FakeWorld) -> None:
+    target = world.target(DOMAIN)
+    plan_report = plan_domain(world.session([target]), target, RunOptions(dry_run=True), deadline=60)
+    assert plan_report.plan is not None
+    saved = replace(target, zone=ZONE, zone_resource_group="rg-dns")
+    world.dns.calls.clear()
+
+    report = apply_saved_plan({saved: plan_report.plan})(world.session([saved]), saved, FAST, 60)
+
+    assert report.result is Result.VERIFIED, report.message
+    assert report.plan == plan_report.plan and len(report.written) == 3
+    assert world.dns.calls == ["get_zone", "write", "write", "write"]  # applied from the plan, not re-read

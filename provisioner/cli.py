@@ -227,6 +227,7 @@ def execute(
 
         each: reconcile.DomainCommand = getattr(reconcile, per_domain)
         if saved_plan is not None:
+            _plan_alone(common, options)
             saved = plan_file.loads(_read_text(saved_plan), str(saved_plan))
             targets = [s.target for s in saved]
             each = reconcile.apply_saved_plan({s.target: s.plan for s in saved})
@@ -269,6 +270,21 @@ def execute(
         if len(reports) > 1:
             typer.echo(render.summary_text(reports, code))
     raise typer.Exit(int(code))
+
+
+def _plan_alone(common: CommonOptions, options: RunOptions) -> None:
+    """--plan takes its domains from the file: refuse flags that would be silently ignored."""
+    from provisioner.errors import UsageError
+
+    given = [k for k, v in common.flag_values().items() if v is not None]
+    given += ["config"] if common.config is not None else []
+    given += ["dry_run"] if options.dry_run else []
+    if given:
+        flags = ", ".join("--" + ("domain" if k == "name" else k).replace("_", "-") for k in given)
+        raise UsageError(
+            f"--plan applies the domains and changes saved in the file; {flags} cannot be given with it",
+            "leave those out, or make a new plan with them (acs-dns plan ... --out FILE)",
+        )
 
 
 def _read_text(path: Path) -> str:

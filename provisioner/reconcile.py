@@ -16,7 +16,7 @@ from collections.abc import Callable
 from provisioner import steps
 from provisioner import verification as v
 from provisioner.config import DomainTarget
-from provisioner.desired import desired_records
+from provisioner.desired import DesiredRecord, desired_records
 from provisioner.errors import ExitCode, UsageError
 from provisioner.options import RunOptions
 from provisioner.plan import Plan
@@ -34,7 +34,7 @@ def _end(session: Session, report: DomainReport, outcome: Outcome) -> DomainRepo
 
 def _prepare(
     session: Session, report: DomainReport, options: RunOptions
-) -> tuple[list[steps.DesiredRecord], Plan] | Outcome:
+) -> tuple[list[DesiredRecord], Plan] | Outcome:
     """read -> locate -> plan, filling the report as it goes."""
     t, say = report.target, session.sayer(report.target)
     domain = steps.read_domain(session, t, create=not options.dry_run, say=say)
@@ -103,7 +103,7 @@ def provision_domain(
 def _apply_check_verify(
     session: Session,
     report: DomainReport,
-    desired: list[steps.DesiredRecord],
+    desired: list[DesiredRecord],
     plan: Plan,
     options: RunOptions,
     deadline: float,
@@ -177,8 +177,3 @@ def apply_saved_plan(plans: dict[DomainTarget, Plan]) -> DomainCommand:
         return _apply_check_verify(session, report, desired, plan, options, deadline, replan=None)
 
     return command
-
-
-def run_domain(session: Session, target: DomainTarget, options: RunOptions, deadline: float) -> DomainReport:
-    """`provision` (or, with `options.dry_run`, `plan`) for one domain."""
-    return provision_domain(session, target, options, deadline)

@@ -93,6 +93,15 @@ def test_a_missing_or_malformed_plan_file_is_a_usage_error(w: World, tmp_path: P
         assert document(result)["error"] and str(path.name) in document(result)["error"]
 
 
+def test_plan_refuses_flags_it_would_ignore(w: World, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    saved.write_text('{"version": 1, "plans": []}')
+    for extra in (["--domain", "mail.example"], ["--dry-run"], ["--takeover"]):
+        result = w.cli([*w.common("provision"), "--plan", str(saved), *extra])
+        assert_clean_exit(result, 2)
+        assert extra[0] in document(result)["error"]
+
+
 def test_the_dns_adapter_deletes_only_the_version_it_read(w: World, sandbox: Sandbox) -> None:
     s = seed_standard(w)
     dns = AzureDns(w.dns, w.sub)

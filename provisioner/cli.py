@@ -117,6 +117,29 @@ DetailedExitcode = Annotated[
     typer.Option("--detailed-exitcode", help="Exit 8 when there are changes or verification pending."),
 ]
 
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Plan only; write nothing.", rich_help_panel=_B)]
+NoWait = Annotated[
+    bool, typer.Option("--no-wait", help="Return once verification is started.", rich_help_panel=_B)
+]
+Timeout = Annotated[
+    float, typer.Option(min=1, help="Give up after this many seconds (whole run).", rich_help_panel=_B)
+]
+PropagationTimeout = Annotated[
+    float, typer.Option(min=0, help="Most seconds to wait for the zone's name servers.", rich_help_panel=_B)
+]
+DryRunDetailedExitcode = Annotated[
+    bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 8 when there are changes.")
+]
+SavedPlanFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--plan", help="Apply exactly this plan (from `plan --out`), then verify.", rich_help_panel=_T
+    ),
+]
+PlanOut = Annotated[
+    Path | None, typer.Option("--out", help="Save the plans (JSON) for `provision --plan FILE`.")
+]
+
 _HEAD = [  # shared parameters listed before a command's own, in --help order
     ("subscription", Subscription, None),
     ("resource_group", ResourceGroup, None),
@@ -300,28 +323,12 @@ def _read_text(path: Path) -> str:
 @with_common_options
 def provision(
     common: CommonOptions,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Plan only; write nothing.", rich_help_panel=_B)
-    ] = False,
-    no_wait: Annotated[
-        bool, typer.Option("--no-wait", help="Return once verification is started.", rich_help_panel=_B)
-    ] = False,
-    timeout: Annotated[
-        float, typer.Option(min=1, help="Give up after this many seconds (whole run).", rich_help_panel=_B)
-    ] = 1800,
-    propagation_timeout: Annotated[
-        float,
-        typer.Option(min=0, help="Most seconds to wait for the zone's name servers.", rich_help_panel=_B),
-    ] = 600,
-    detailed_exitcode: Annotated[
-        bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 8 when there are changes.")
-    ] = False,
-    plan_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--plan", help="Apply exactly this plan (from `plan --out`), then verify.", rich_help_panel=_T
-        ),
-    ] = None,
+    dry_run: DryRun = False,
+    no_wait: NoWait = False,
+    timeout: Timeout = 1800,
+    propagation_timeout: PropagationTimeout = 600,
+    detailed_exitcode: DryRunDetailedExitcode = False,
+    plan_file: SavedPlanFile = None,
     poll_interval: PollInterval = 5.0,
 ) -> None:
     """Write the email domain's records into its Azure DNS zone, start verification, wait until Verified."""
@@ -341,9 +348,7 @@ def provision(
 def plan(
     common: CommonOptions,
     detailed_exitcode: DetailedExitcode = False,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Save the plans (JSON) for `provision --plan FILE`.")
-    ] = None,
+    out: PlanOut = None,
 ) -> None:
     """Show what provision would change (record, zone-relative name, before -> after); write nothing."""
     options = RunOptions(dry_run=True)

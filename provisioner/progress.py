@@ -13,7 +13,15 @@ from contextlib import contextmanager
 from provisioner.config import DomainTarget
 from provisioner.session import Progress
 
-_STYLE = {"create": "green", "update": "yellow", "wrote": "green", "started": "cyan", "noop": "dim"}
+_STYLE = {
+    "create": "green",
+    "update": "yellow",
+    "wrote": "green",
+    "delete": "red",
+    "deleted": "red",
+    "started": "cyan",
+    "noop": "dim",
+}
 
 
 @contextmanager

@@ -16,8 +16,8 @@ JSON_VERSION = 1
 def change_json(change: Change) -> dict[str, Any]:
     return {
         "action": str(change.action),
-        "type": str(change.after.type),
-        "name": change.after.name,
+        "type": str(change.record_set.type),
+        "name": change.record_set.name,
         "kinds": [str(k) for k in change.kinds],
         "before": list(change.before_values),
         "after": list(change.after_values),
@@ -66,11 +66,12 @@ def document_json(command: str, reports: list[DomainReport], exit_code: int) -> 
     return json.dumps(body, indent=2)
 
 
-_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.NOOP: "="}
+_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.NOOP: "="}
 
 
 def change_lines(change: Change) -> list[str]:
-    head = f"  {_SYMBOL[change.action]} {change.action:<6} {change.after.type:<5} {change.after.name}"
+    rs = change.record_set
+    head = f"  {_SYMBOL[change.action]} {change.action:<6} {rs.type:<5} {rs.name}"
     kinds = ", ".join(str(k) for k in change.kinds)
     lines = [f"{head}  [{kinds}]"]
     if change.action is not Action.NOOP:

@@ -71,3 +71,21 @@ def test_a_change_needs_the_sets_its_action_implies() -> None:
         Change(Action.DELETE, None, None, ())
     with pytest.raises(ValueError):
         Change(Action.UPDATE, None, AFTER, ())
+
+
+def test_a_delete_renders_as_a_removal_in_text_and_json() -> None:
+    from provisioner.render import change_json, change_lines
+
+    delete = Change(Action.DELETE, BEFORE, None, (VerificationKind.DOMAIN,))
+
+    assert change_lines(delete)[0].startswith("  - delete TXT   mail")
+    assert change_lines(delete)[1:] == [f"      - {'a' * 255}b"]
+    assert change_json(delete) | {"kinds": []} == {
+        "action": "delete",
+        "type": "TXT",
+        "name": "mail",
+        "kinds": [],
+        "before": ["a" * 255 + "b"],
+        "after": [],
+        "notes": [],
+    }

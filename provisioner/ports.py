@@ -13,7 +13,7 @@ Conventions shared by every implementation:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from provisioner.errors import NotFoundError
 from provisioner.model import RecordSet, RecordType, VerificationKind, Zone
@@ -30,6 +30,7 @@ class EmailDomainNotFoundError(NotFoundError):
     `NotFoundError`), so callers can offer to create the domain."""
 
 
+@runtime_checkable
 class DnsZones(Protocol):
     """Azure DNS zones and record sets of one subscription."""
 
@@ -55,6 +56,7 @@ class DnsZones(Protocol):
         ...
 
 
+@runtime_checkable
 class EmailService(Protocol):
     """Email domains of the Email Communication Services in one subscription.
 

@@ -50,10 +50,10 @@ class Change:
     notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if (self.before is None and self.action is not Action.CREATE) or (
-            self.after is None and self.action is not Action.DELETE
-        ):
-            raise ValueError(f"a {self.action} change needs {'after' if self.before else 'before'}")
+        if self.before is None and self.action is not Action.CREATE:
+            raise ValueError(f"a {self.action} change needs the record set as read (before)")
+        if self.after is None and self.action is not Action.DELETE:
+            raise ValueError(f"a {self.action} change needs the record set to store (after)")
 
     @property
     def record_set(self) -> RecordSet:

@@ -69,6 +69,8 @@ def test_a_malformed_plan_file_is_a_usage_error_naming_it(text: str) -> None:
 def test_a_change_needs_the_sets_its_action_implies() -> None:
     with pytest.raises(ValueError):
         Change(Action.DELETE, None, None, ())
+    with pytest.raises(ValueError, match="needs the record set to store"):
+        Change(Action.CREATE, None, None, ())
     with pytest.raises(ValueError):
         Change(Action.UPDATE, None, AFTER, ())
 

@@ -371,7 +371,7 @@ def _spf_findings(view: ServerView, ctx: _Context) -> list[Finding]:
     if not spfs:
         quoted = [t for t in look.txt if _is_quoted(t) and is_spf(_unquote(t))]
         if quoted:
-            fixed = merge_spf(_unquote(quoted[0]), wanted, allow_hardfail_change=True).text
+            fixed = spf_to_publish([_unquote(quoted[0])], wanted)
             return [_quoted(K.SPF, fqdn, quoted, fixed, ctx)]
         includes = _acs_includes(wanted)
         misplaced = _misplaced(
@@ -396,12 +396,7 @@ def _spf_findings(view: ServerView, ctx: _Context) -> list[Finding]:
             )
         ]
     if len(spfs) > 1:
-        merged = spfs[0]
-        for other in [*spfs[1:], wanted]:
-            try:
-                merged = merge_spf(merged, other, allow_hardfail_change=True).text
-            except ValueError:
-                continue
+        merged = spf_to_publish(spfs, wanted)
         steps = [ctx.step("delete", "TXT", fqdn, t, f"delete the SPF record {t}") for t in spfs[1:]]
         return [
             _finding(
@@ -419,6 +414,21 @@ def _spf_findings(view: ServerView, ctx: _Context) -> list[Finding]:
             )
         ]
     return _one_spf(spfs[0], fqdn, wanted, ctx)
+
+
+def spf_to_publish(existing: Sequence[str], wanted: str) -> str:
+    """The one SPF record to publish: the existing one(s) merged with ACS's value, ending with -all.
+
+    Never a second SPF: several existing records are folded into the first (their mechanisms kept)."""
+    if not existing:
+        return wanted
+    merged = existing[0]
+    for other in [*existing[1:], wanted]:
+        try:
+            merged = merge_spf(merged, other, allow_hardfail_change=True).text
+        except ValueError:  # not parseable as SPF: nothing of it can be kept
+            continue
+    return merged
 
 
 def _includes_of(text: str) -> set[str]:
@@ -447,7 +457,7 @@ def _one_spf(spf: str, fqdn: str, wanted: str, ctx: _Context) -> list[Finding]:
                 fix=(ctx.step("change", "TXT", fqdn, None, f"correct it: {'; '.join(problems)}"),),
             )
         ]
-    merged = merge_spf(spf, wanted, allow_hardfail_change=True).text
+    merged = spf_to_publish([spf], wanted)
     change = ctx.step("change", "TXT", fqdn, merged, f"change the SPF record at {fqdn} to: {merged}")
     out: list[Finding] = []
     missing = sorted(_acs_includes(wanted) - _includes_of(spf))
@@ -937,5 +947,6 @@ __all__ = [
     "names_to_query",
     "sort_findings",
     "spf_syntax_problems",
+    "spf_to_publish",
     "zone_level_name",
 ]

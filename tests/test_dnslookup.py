@@ -17,6 +17,7 @@ from provisioner.model import VerificationKind, VerificationRecord
 from provisioner.verification import KindState
 from tests.e2e_helpers import DKIM1, DKIM1_TARGET, DKIM2, DKIM2_TARGET, World, unique_zone
 from tests.test_dnscheck import silent_server  # noqa: F401  (a fixture)
+from tests.verification_records import verification_records
 
 K = VerificationKind
 TOKEN = "ms-domain-verification=5b1e7c0d-9a"
@@ -25,12 +26,7 @@ VERIFIED = {k: KindState("Verified") for k in K}
 
 
 def expected(domain: str) -> list[VerificationRecord]:
-    return [
-        VerificationRecord(K.DOMAIN, "TXT", domain, TOKEN, 3600),
-        VerificationRecord(K.SPF, "TXT", domain, SPF, 3600),
-        VerificationRecord(K.DKIM, "CNAME", DKIM1, DKIM1_TARGET, 3600),
-        VerificationRecord(K.DKIM2, "CNAME", DKIM2, DKIM2_TARGET, 3600),
-    ]
+    return verification_records(domain, TOKEN)
 
 
 def publish(world: World, zone: str, host: str = "@") -> None:

@@ -21,6 +21,7 @@ from provisioner.findings import (
 from provisioner.model import VerificationKind, VerificationRecord
 from provisioner.spf import parse_spf
 from provisioner.verification import KindState
+from tests.verification_records import verification_records
 
 K = VerificationKind
 TOKEN = "ms-domain-verification=0d6c8a1e-4f"
@@ -35,15 +36,7 @@ VERIFIED = {k: KindState("Verified") for k in K}
 
 
 def expected(domain: str, dmarc: bool = False) -> list[VerificationRecord]:
-    records = [
-        VerificationRecord(K.DOMAIN, "TXT", domain, TOKEN, 3600),
-        VerificationRecord(K.SPF, "TXT", domain, SPF, 3600),
-        VerificationRecord(K.DKIM, "CNAME", S1, T1, 3600),
-        VerificationRecord(K.DKIM2, "CNAME", S2, T2, 3600),
-    ]
-    if dmarc:
-        records.append(VerificationRecord(K.DMARC, "TXT", f"_dmarc.{domain}", DMARC, 3600))
-    return records
+    return verification_records(domain, TOKEN, dmarc=DMARC if dmarc else None)
 
 
 def good(domain: str) -> dict[str, Lookup]:

@@ -31,8 +31,8 @@ import dns.resolver
 
 from provisioner.dnscheck import DnsServerAddress, _is_ip, _query, _txt_text
 from provisioner.dnsdata import Delegation, DnsAnswers, Lookup, ServerView, Status, norm
-from provisioner.findings import names_to_query
 from provisioner.model import VerificationKind, VerificationRecord
+from provisioner.record_checks import names_to_query
 from provisioner.spf import count_dns_lookups, is_spf
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 
 from provisioner.desired import desired_records
 from provisioner.dnsdata import DnsAnswers, norm
-from provisioner.findings import spf_to_publish
 from provisioner.model import RecordType, VerificationKind, VerificationRecord
 from provisioner.names import APEX
+from provisioner.record_checks import spf_to_publish
 from provisioner.spf import is_spf
 from provisioner.txt import split_txt
 

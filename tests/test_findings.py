@@ -3,6 +3,7 @@ subdomain) yields none. Pure: the DNS answers are plain data."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -10,15 +11,9 @@ from typing import Any
 import pytest
 
 from provisioner.dnsdata import Delegation, DnsAnswers, Lookup, ServerView, Status
-from provisioner.findings import (
-    CODES,
-    Severity,
-    diagnose,
-    dmarc_problems,
-    names_to_query,
-    spf_syntax_problems,
-)
+from provisioner.findings import CODES, Severity, diagnose, finding_json
 from provisioner.model import VerificationKind, VerificationRecord
+from provisioner.record_checks import dmarc_problems, names_to_query, spf_syntax_problems
 from provisioner.spf import parse_spf
 from provisioner.verification import KindState
 from tests.verification_records import verification_records
@@ -466,3 +461,44 @@ def test_quoted_token_fix_is_the_bare_value() -> None:
     assert finding.code == "value-quoted"
     assert finding.fix[0].value == TOKEN
     assert replace(finding, found=()).kind is K.DOMAIN
+
+
+def test_a_zone_level_dkim_is_not_deleted_it_may_be_the_apex_domains_own() -> None:
+    (finding,) = run(with_(G, dkim=Lookup(), **{f"{S1}.{Z}": Lookup(cname=T1)}), states=pending(K.DKIM))
+    assert finding.code == "record-at-wrong-name"
+    assert [s.action for s in finding.fix] == ["create"]
+    (finding,) = run(with_(G, domain=txt(SPF), **{Z: txt(TOKEN)}), states=pending(K.DOMAIN))
+    assert finding.code == "record-at-wrong-name"
+    assert [(s.action, s.host) for s in finding.fix] == [("delete", "@"), ("create", "mail")]
+
+
+def test_quotes_inside_an_spf_record() -> None:
+    (finding,) = run(with_(G, domain=txt(TOKEN, 'v=spf1 include:spf.protection.outlook.com" "-all')))
+    assert (finding.code, finding.cause) == ("spf-changed-after-verification", "value-quoted")
+    assert finding.fix[0].value == SPF
+
+
+def test_records_are_not_judged_on_a_resolver_that_cannot_see_the_zone() -> None:
+    result = run(
+        {}, delegation=Delegation.NOT_DELEGATED, resolver=ServerView("r", {}), authoritative=(), states={}
+    )
+    assert codes(result) == ["zone-not-delegated"]
+    assert "registrar" in result[0].fix[0].text
+
+
+def test_finding_json_has_the_documented_keys() -> None:
+    (finding,) = run(with_(G, dkim2=Lookup(cname=T1)), states=pending(K.DKIM2))
+    doc = finding_json(finding)
+    assert list(doc) == ["code", "severity", "kind", "name", "found", "expected", "message", "fix"]
+    assert doc["severity"] == "error" and doc["kind"] == "DKIM2"
+    assert doc["fix"] == [
+        {
+            "text": f"point the CNAME at {S2}.{D} to {T2}",
+            "action": "change",
+            "type": "CNAME",
+            "host": f"{S2}.mail",
+            "fqdn": f"{S2}.{D}",
+            "value": T2,
+        }
+    ]
+    assert json.loads(json.dumps(doc)) == doc

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import dns.exception
 import dns.flags
@@ -69,6 +71,8 @@ class DnsLookup:
         self.servers = tuple(servers)
         self.timeout = timeout
         self.max_workers = max_workers
+        # bounds the queries in flight across every lookup sharing this object (many domains at once)
+        self._in_flight = threading.BoundedSemaphore(max_workers)
         self._addresses: dict[str, tuple[str, ...]] = {}
 
     # ---- the resolver -----------------------------------------------------------------------------
@@ -101,11 +105,14 @@ class DnsLookup:
         message = dns.message.make_query(name, rdtype, use_edns=0, payload=_EDNS_PAYLOAD)
         if not server.recursive:
             message.flags &= ~dns.flags.RD
-        deadline = time.monotonic() + self.timeout
-        for address in server.addresses:
-            response = _query(message, address, server.port, deadline)
-            if response is not None:
-                return response
+        with self._in_flight:  # the timeout starts once the query may go out
+            start = time.monotonic()
+            # two rounds: a datagram lost on the way gets one more chance within the same timeout
+            for attempt_deadline in (start + self.timeout / 2, start + self.timeout):
+                for address in server.addresses:
+                    response = _query(message, address, server.port, attempt_deadline)
+                    if response is not None:
+                        return response
         return None
 
     def lookup_txt(self, server: _Server, name: str) -> Lookup:
@@ -202,6 +209,22 @@ class DnsLookup:
         )
 
     def _ask_all(self, servers: list[_Server], names: list[str]) -> list[ServerView]:
+        """Every name of every server, concurrently. Name servers at the same addresses are asked once
+        (with one --dns-server standing in for all of them, they are one server)."""
+        first: dict[tuple[tuple[str, ...], int, bool], _Server] = {}
+        for server in servers:
+            if server.addresses:
+                first.setdefault((server.addresses, server.port, server.recursive), server)
+        distinct = list(dict.fromkeys([s for s in servers if not s.addresses] + list(first.values())))
+        views = dict(zip(distinct, self._ask_distinct(distinct, names), strict=True))
+        out = []
+        for server in servers:
+            twin = first.get((server.addresses, server.port, server.recursive), server)
+            view = views[twin]
+            out.append(view if twin is server else replace(view, server=server.label))
+        return out
+
+    def _ask_distinct(self, servers: list[_Server], names: list[str]) -> list[ServerView]:
         """Every name of every server, concurrently; a server that misses its first query is not asked
         again (one timeout per dead server, not one per name)."""
         workers = max(1, min(self.max_workers, len(servers) * len(names)))

@@ -106,12 +106,23 @@ def _not_delegated(answers: DnsAnswers, ctx: Context) -> Finding:
     )
 
 
+def _answered_findings(view: ServerView, ctx: Context) -> list[Finding]:
+    """The view's findings about names it answered: an unanswered query (a timeout) proves nothing."""
+    return [f for f in view_findings(view, ctx) if view.get(f.name).answered]
+
+
 def _consensus(views: list[ServerView], ctx: Context) -> tuple[list[Finding], list[Finding]]:
-    """(findings every view shows, propagation-partial findings)."""
-    per_view = [view_findings(v, ctx) for v in views]
+    """(findings every view that answered the name shows, propagation-partial findings)."""
+    per_view = [_answered_findings(v, ctx) for v in views]
     keys = [{_key(f) for f in fs} for fs in per_view]
-    common = set.intersection(*keys)
-    agreed = [f for f in per_view[0] if _key(f) in common]
+    first: dict[tuple[str, VerificationKind | None, str], Finding] = {}
+    for fs in per_view:
+        for f in fs:
+            first.setdefault(_key(f), f)
+    common = {
+        key for key in first if all(key in keys[i] for i, v in enumerate(views) if v.get(key[2]).answered)
+    }
+    agreed = [f for key, f in first.items() if key in common]
     partial: dict[tuple[VerificationKind | None, str], list[str]] = {}
     codes: dict[tuple[VerificationKind | None, str], set[str]] = {}
     for view, fs in zip(views, per_view, strict=True):
@@ -123,7 +134,7 @@ def _consensus(views: list[ServerView], ctx: Context) -> tuple[list[Finding], li
                 codes.setdefault((f.kind, f.name), set()).add(f.code)
     out = []
     for (kind, name), servers in partial.items():
-        good = [v.server for v, fs in zip(views, per_view, strict=True) if v.server not in servers]
+        good = [v.server for v in views if v.server not in servers and v.get(name).answered]
         out.append(
             _finding(
                 "propagation-partial",
@@ -149,7 +160,7 @@ def _stale(answers: DnsAnswers, ctx: Context, agreed: list[Finding], partial: li
         return []
     known = {(f.kind, f.name) for f in [*agreed, *partial]}
     out: dict[tuple[VerificationKind | None, str], Finding] = {}
-    for f in view_findings(answers.resolver, ctx):
+    for f in _answered_findings(answers.resolver, ctx):
         if (f.kind, f.name) in known or (f.kind, f.name) in out:
             continue
         ttl = answers.resolver.get(f.name).ttl

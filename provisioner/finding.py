@@ -74,7 +74,10 @@ CODES: dict[str, tuple[Severity, str]] = {
     "dkim2-not-cname": (Severity.ERROR, "a TXT instead of the DKIM2 CNAME"),
     "dmarc-missing": (Severity.ERROR, "the service expects a DMARC record and there is none"),
     "dmarc-multiple": (Severity.ERROR, "more than one DMARC record: receivers apply none"),
-    "dmarc-invalid": (Severity.WARNING, "the DMARC record does not parse (error when DMARC is verified)"),
+    "dmarc-invalid": (
+        Severity.WARNING,
+        "the DMARC record does not parse (error when the service expects DMARC)",
+    ),
     "spf-changed-after-verification": (Severity.ERROR, "SPF was Verified, the record changed since"),
     "dkim-changed-after-verification": (Severity.ERROR, "DKIM was Verified, the CNAME changed since"),
     "dkim2-changed-after-verification": (Severity.ERROR, "DKIM2 was Verified, the CNAME changed since"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -502,3 +503,22 @@ def test_finding_json_has_the_documented_keys() -> None:
         }
     ]
     assert json.loads(json.dumps(doc)) == doc
+
+
+def test_a_query_that_timed_out_proves_nothing() -> None:
+    slow = with_(G, dkim=Lookup(Status.TIMEOUT))
+    assert run(G, authoritative=(ServerView(NS[0], G), ServerView(NS[1], slow))) == []
+    assert run(G, resolver=ServerView("r", slow)) == []
+    # ... while a server that answered "nothing there" is believed
+    gone = with_(G, dkim=Lookup(Status.NXDOMAIN))
+    result = run(G, authoritative=(ServerView(NS[0], gone), ServerView(NS[1], slow)))
+    assert codes(result) == ["dkim-changed-after-verification"]
+
+
+def test_every_code_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Diagnosis: finding codes") :]
+    for code, (severity, _) in CODES.items():
+        row = next((line for line in table.splitlines() if f"`{code}`" in line), None)
+        assert row is not None, f"{code} is not in the README's finding table"
+        assert f"| {severity.value} |" in row, f"{code}: README gives another severity"

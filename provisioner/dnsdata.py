@@ -5,9 +5,12 @@ Every name is lower-case without the trailing dot. Nothing here does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
+
+from provisioner.model import VerificationRecord
 
 
 class Status(StrEnum):
@@ -90,4 +93,17 @@ class DnsAnswers:
     spf_targets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-__all__ = ["NOT_ASKED", "Delegation", "DnsAnswers", "Lookup", "ServerView", "Status", "norm"]
+class DnsReader(Protocol):
+    """The port `check`/`records`/`verify` read DNS through (`dnslookup.DnsLookup` implements it)."""
+
+    def lookup(
+        self,
+        domain: str,
+        expected: Sequence[VerificationRecord],
+        *,
+        zone: str | None = None,
+        expected_name_servers: Sequence[str] = (),
+    ) -> DnsAnswers: ...
+
+
+__all__ = ["NOT_ASKED", "Delegation", "DnsAnswers", "DnsReader", "Lookup", "ServerView", "Status", "norm"]

@@ -74,9 +74,16 @@ class DnsLookup:
         # bounds the queries in flight across every lookup sharing this object (many domains at once)
         self._in_flight = threading.BoundedSemaphore(max_workers)
         self._addresses: dict[str, tuple[str, ...]] = {}
+        self._resolver: _Server | None = None
 
     # ---- the resolver -----------------------------------------------------------------------------
     def resolver(self) -> _Server:
+        """The recursive resolver: the overrides, or the system's (read once)."""
+        if self._resolver is None:
+            self._resolver = self._make_resolver()
+        return self._resolver
+
+    def _make_resolver(self) -> _Server:
         if self.servers:
             label = ", ".join(str(s) for s in self.servers)
             addresses = [a for s in self.servers for a in self._override_addresses(s)]

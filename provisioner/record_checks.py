@@ -295,7 +295,7 @@ def _spf_findings(view: ServerView, ctx: Context) -> list[Finding]:
         if quoted:
             fixed = spf_to_publish([_unquote(quoted[0])], wanted)
             return [_quoted(K.SPF, fqdn, quoted, fixed, ctx)]
-        includes = _acs_includes(wanted)
+        includes = _includes_of(wanted)
         misplaced = _misplaced(
             view,
             ctx,
@@ -351,10 +351,6 @@ def _includes_of(text: str) -> set[str]:
         return set()
 
 
-def _acs_includes(wanted: str) -> set[str]:
-    return _includes_of(wanted)
-
-
 def _one_spf(spf: str, fqdn: str, wanted: str, ctx: Context) -> list[Finding]:
     if _is_quoted(spf):
         return [_quoted(K.SPF, fqdn, [spf], spf_to_publish([_unquote(spf)], wanted), ctx)]
@@ -387,7 +383,7 @@ def _one_spf(spf: str, fqdn: str, wanted: str, ctx: Context) -> list[Finding]:
         )
 
     out: list[Finding] = []
-    missing = sorted(_acs_includes(wanted) - _includes_of(spf))
+    missing = sorted(_includes_of(wanted) - _includes_of(spf))
     if missing:
         out.append(needs_change("spf-include-missing", f"lacks {' '.join('include:' + m for m in missing)}"))
     terms = spf.split()
@@ -417,7 +413,7 @@ def _one_spf(spf: str, fqdn: str, wanted: str, ctx: Context) -> list[Finding]:
                 fix=(
                     FixInstruction(
                         "remove or flatten include:/a/mx mechanisms of the SPF record (keep "
-                        f"{' '.join('include:' + i for i in sorted(_acs_includes(wanted)))})"
+                        f"{' '.join('include:' + i for i in sorted(_includes_of(wanted)))})"
                     ),
                 ),
             )

@@ -43,15 +43,18 @@ class RunDeadline:
         with self._lock:
             return self._last
 
-    def expired(self, phase: str, method: str, url: str, last: Failure | None = None) -> TimedOutError:
-        """The error that ends a request when the run's time is up. `phase`: e.g. "before retrying"."""
+    def expired(
+        self, phase: str, method: str, url: str, last: Failure | None = None, *, why: str = ""
+    ) -> TimedOutError:
+        """The error that ends a request when the run's time is up.
+
+        `phase`: e.g. "before retrying"; `why`: what would have overrun, e.g. "the next attempt was due in
+        3.2s with 2.0s left"; `last`: this request's last failure (default: the run's)."""
         last = last or self.last
-        message = (
-            f"--timeout ran out {phase} {method} {resource_of(url)} "
-            f"to Azure Resource Manager at {endpoint_of(url)}"
-        )
-        if last is not None:
-            message += f" (last error: {last})"
+        message = f"--timeout ran out {phase} {method} {resource_of(url)} on Azure Resource Manager at {endpoint_of(url)}"
+        notes = [n for n in (why, f"last error: {last}" if last else "") if n]
+        if notes:
+            message += ": " + "; ".join(notes)
         logger.debug("%s", message)
         return TimedOutError(message, hint_for(last))
 

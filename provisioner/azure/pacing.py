@@ -105,13 +105,16 @@ class ArmPacer:
         with self._lock:
             bucket = self._bucket(_subscription(url), write)
             wait = bucket.take(self._clock())
-            left = self._deadline.left() if self._deadline else None
-            if wait > 0 and left is not None and wait >= left:
+            deadline = self._deadline
+            left = deadline.left() if deadline is not None else None
+            if deadline is not None and left is not None and wait > 0 and wait >= left:
                 bucket.tokens += 1
-                assert self._deadline is not None
                 kind = "write" if write else "read"
-                raise self._deadline.expired(
-                    f"waiting {wait:.1f}s for ARM's {kind} budget (client-side pacing) before", method, url
+                raise deadline.expired(
+                    "before sending",
+                    method,
+                    url,
+                    why=f"the client-side pacer would wait {wait:.1f}s for ARM's {kind} budget",
                 )
         if wait > 0:
             logger.debug("pacing: %s waits %.2fs for a token", method, wait)

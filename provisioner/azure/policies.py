@@ -41,8 +41,8 @@ class DeadlineRetryPolicy(RetryPolicy):
             ) or self.get_backoff_time(settings)
             if wait >= left:
                 method, url, last = _last_attempt(settings)
-                phase = f"before retrying (next attempt due in {wait:.1f}s, {max(left, 0):.1f}s left)"
-                raise self.deadline.expired(phase, method, url, last)
+                why = f"the next attempt was due in {wait:.1f}s with {max(left, 0):.1f}s left"
+                raise self.deadline.expired("before retrying", method, url, last, why=why)
         super().sleep(settings, transport, response)
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import socket
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from azure.mgmt.dns import DnsManagementClient
 
 from acs_sandbox import Sandbox
-from acs_sandbox.http import DropConnection, Request, Response, arm_error
+from acs_sandbox.http import DropConnection, Hook, Request, Response, arm_error
 from acs_sandbox.realism import BucketSpec, ThrottleHook
 from provisioner.azure.clients import AzureSettings, Clients
 from provisioner.azure.credentials import SandboxCredential
@@ -44,11 +46,20 @@ class AlwaysFailing:
         pass
 
 
-def adapter(sb: Sandbox, subscription: str, **settings: object) -> tuple[Clients, AzureDns]:
+@contextmanager
+def azure_dns(
+    sb: Sandbox, *hooks: Hook, subscription: str | None = None, **settings: object
+) -> Iterator[AzureDns]:
+    """The DNS adapter on the real SDK client `Clients` builds; `hooks` make the sandbox misbehave."""
+    sb.app.hooks.extend(hooks)
+    subscription = subscription or str(uuid.uuid4())
     clients = Clients(
         AzureSettings(arm_endpoint=sb.arm_endpoint, auth="sandbox", ca_bundle=sb.ca_bundle, **settings)  # type: ignore[arg-type]
     )
-    return clients, AzureDns(clients.dns(subscription), subscription)
+    try:
+        yield AzureDns(clients.dns(subscription), subscription)
+    finally:
+        clients.close()
 
 
 def test_an_unreachable_endpoint_is_exit_7_naming_it_not_a_usage_error() -> None:
@@ -71,17 +82,13 @@ def test_a_write_without_an_answer_is_exit_7_and_says_it_may_have_been_made(fres
     sub = str(uuid.uuid4())
     with World(fresh_sandbox, sub) as world:
         world.zone("dropped.example")
-    fresh_sandbox.app.hooks.append(DropAfterWrites())
-    clients, dns = adapter(fresh_sandbox, sub, retry_total=0)
     zone = Zone("dropped.example", sub, "rg-dns", "Public", ())
     record_set = RecordSet("mail", RecordType.TXT, 3600, txt=(TxtRecord(("v=spf1 -all",)),))
-    try:
+    with azure_dns(fresh_sandbox, DropAfterWrites(), subscription=sub, retry_total=0) as dns:
         with pytest.raises(AcsDnsError) as caught:
             dns.write(zone, record_set, expected_etag=None)
         fresh_sandbox.app.hooks.clear()
         written = dns.read_record_sets(zone, ["mail"])
-    finally:
-        clients.close()
     assert caught.value.exit_code is ExitCode.TIMED_OUT  # not 2: something was sent
     assert "gave no answer for record set TXT 'mail' in zone dropped.example" in caught.value.message
     assert "may have been made" in caught.value.message
@@ -89,30 +96,24 @@ def test_a_write_without_an_answer_is_exit_7_and_says_it_may_have_been_made(fres
 
 
 def test_throttling_that_outlasts_the_retries_is_exit_7_with_the_fix(fresh_sandbox: Sandbox) -> None:
-    fresh_sandbox.app.hooks.append(ThrottleHook(reads=BucketSpec(1, 0.001)))  # one read, then 429s
-    clients, dns = adapter(fresh_sandbox, str(uuid.uuid4()), retry_total=0)
-    try:
+    one_read = ThrottleHook(reads=BucketSpec(1, 0.001))  # one read, then 429s
+    with azure_dns(fresh_sandbox, one_read, retry_total=0) as dns:
         dns.list_zones()
         with pytest.raises(TimedOutError) as caught:
             dns.list_zones()
-    finally:
-        clients.close()
     assert "Azure kept throttling requests for the DNS zones" in caught.value.message
     assert "429 SubscriptionRequestsThrottled" in caught.value.message
     assert "lower --parallel" in (caught.value.hint or "")
 
 
 def test_a_retry_after_beyond_the_deadline_ends_the_request_at_once(fresh_sandbox: Sandbox) -> None:
-    fresh_sandbox.app.hooks.append(ThrottleHook(reads=BucketSpec(1, 0.001)))  # Retry-After: 1000 s
-    clients, dns = adapter(fresh_sandbox, str(uuid.uuid4()), deadline=time.monotonic() + 3)
-    try:
+    one_read = ThrottleHook(reads=BucketSpec(1, 0.001))  # then Retry-After: 1000 s
+    with azure_dns(fresh_sandbox, one_read, deadline=time.monotonic() + 3) as dns:
         dns.list_zones()
         start = time.monotonic()
         with pytest.raises(TimedOutError) as caught:
             dns.list_zones()
         elapsed = time.monotonic() - start
-    finally:
-        clients.close()
     assert elapsed < 3
     assert "before retrying GET Microsoft.Network/dnszones" in caught.value.message
     assert "last error: HTTP 429 SubscriptionRequestsThrottled" in caught.value.message
@@ -120,25 +121,19 @@ def test_a_retry_after_beyond_the_deadline_ends_the_request_at_once(fresh_sandbo
 
 
 def test_server_errors_that_outlast_the_retries_say_so_with_a_fix(fresh_sandbox: Sandbox) -> None:
-    fresh_sandbox.app.hooks.append(AlwaysFailing())
-    clients, dns = adapter(fresh_sandbox, str(uuid.uuid4()), retry_total=0)
-    try:
-        with pytest.raises(AcsDnsError) as caught:
-            dns.list_zones()
-    finally:
-        clients.close()
+    with (
+        azure_dns(fresh_sandbox, AlwaysFailing(), retry_total=0) as dns,
+        pytest.raises(AcsDnsError) as caught,
+    ):
+        dns.list_zones()
     assert "Azure answered HTTP 500 for the DNS zones" in caught.value.message
     assert "InternalServerError" in caught.value.message
     assert "re-run later" in (caught.value.hint or "")
 
 
 def test_a_missing_zone_is_not_found(sandbox: Sandbox) -> None:
-    clients, dns = adapter(sandbox, str(uuid.uuid4()))
-    try:
-        with pytest.raises(NotFoundError) as caught:
-            dns.get_zone("rg-dns", "absent.example")
-    finally:
-        clients.close()
+    with azure_dns(sandbox) as dns, pytest.raises(NotFoundError) as caught:
+        dns.get_zone("rg-dns", "absent.example")
     assert caught.value.exit_code is ExitCode.NOT_FOUND
     assert "DNS zone absent.example in resource group rg-dns does not exist" in caught.value.message
 

@@ -127,6 +127,9 @@ class Clients:
         }
         if self._ca_bundle:
             kwargs["connection_verify"] = self._ca_bundle
+        logger.debug(
+            "ARM clients for %s (CA bundle: %s, deadline: %s)", s.arm_endpoint, self._ca_bundle, s.deadline
+        )
         return kwargs
 
     def dns(self, subscription: str) -> Any:

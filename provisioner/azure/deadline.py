@@ -58,22 +58,22 @@ class RunDeadline:
         logger.debug("%s", message)
         return TimedOutError(message, hint_for(last))
 
-    def cap(self, options: MutableMapping[str, Any], transport: Any) -> bool:
-        """Bound one attempt's connect and read timeouts by what is left. True when a bound was lowered.
+    def cap(self, options: MutableMapping[str, Any], transport: Any) -> float | None:
+        """Bound one attempt's connect and read timeouts by what is left: the bound, when one was lowered.
 
         `options` is the pipeline request's per-call options (what the transport receives), `transport`
         supplies the defaults (`connection_config.timeout` / `.read_timeout`)."""
         left = self.left()
         if left is None:
-            return False
+            return None
         left = max(left, MIN_ATTEMPT_SECONDS)
         config = getattr(transport, "connection_config", None)
-        lowered = False
+        lowered = None
         for key, default in (("connection_timeout", "timeout"), ("read_timeout", "read_timeout")):
             current = options.get(key, getattr(config, default, None))
             if isinstance(current, tuple):  # azure-core's deprecated (connect, read) form: leave it
                 continue
             if current is None or current > left:
                 options[key] = left
-                lowered = True
+                lowered = left
         return lowered

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from azure.core.exceptions import AzureError, ServiceRequestTimeoutError, ServiceResponseTimeoutError
@@ -75,12 +76,16 @@ class DeadlinePolicy(HTTPPolicy):
             response = self.next.send(request)
         except AzureError as exc:
             failure = failure_of(exc, method=method, url=url)
+            ran_out = lowered is not None and isinstance(
+                exc, ServiceRequestTimeoutError | ServiceResponseTimeoutError
+            )
+            if ran_out:  # the bound the deadline set is what ran out
+                failure = replace(failure, text=f"no answer within the {lowered:.1f}s that were left")
             self._note(request, failure)
             if failure.kind is FailureKind.UNTRUSTED:
                 raise connection_error(failure, f"{method} {url}") from exc
             left = self.deadline.left()
-            timed_out = isinstance(exc, ServiceRequestTimeoutError | ServiceResponseTimeoutError)
-            if left is not None and (left <= 0 or (lowered and timed_out)):
+            if ran_out or (left is not None and left <= 0):
                 raise self.deadline.expired("while waiting for the answer to", method, url, failure) from exc
             raise
         http_response = response.http_response

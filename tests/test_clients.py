@@ -17,6 +17,7 @@ import pytest
 
 from acs_sandbox import Sandbox, SandboxOptions
 from provisioner.azure.clients import AzureSettings, Clients
+from provisioner.azure.deadline import RunDeadline
 from provisioner.azure.dns import AzureDns
 from provisioner.azure.pacing import PacerLimits
 from provisioner.errors import AcsDnsError, ExitCode, TimedOutError, UsageError
@@ -126,6 +127,15 @@ def test_pacer_limits_from_the_settings_and_the_deadline_bound_the_wait_for_a_to
     assert isinstance(error, TimedOutError)
     assert "read budget" in error.message
     assert elapsed < 3  # refused at once: waiting could not have ended in time
+
+
+def test_waits_between_polls_of_a_long_running_operation_end_at_the_deadline() -> None:
+    from provisioner.azure.policies import DeadlineTransport
+
+    transport = DeadlineTransport(RunDeadline(time.monotonic() + 0.2))
+    start = time.monotonic()
+    transport.sleep(30)  # what an LRO poller does between polls (polling interval or Retry-After)
+    assert time.monotonic() - start < 0.2 + SLACK
 
 
 def test_an_untrusted_certificate_stops_at_once_with_exit_2(sandbox: Sandbox) -> None:

@@ -103,7 +103,7 @@ class Clients:
         self.pacer = ArmPacer(settings.pacer_limits, deadline=self.deadline)
 
     def _common(self) -> dict[str, Any]:
-        from provisioner.azure.policies import DeadlinePolicy, DeadlineRetryPolicy
+        from provisioner.azure.policies import DeadlinePolicy, DeadlineRetryPolicy, DeadlineTransport
 
         s = self.settings
         if self._credential is None:
@@ -125,8 +125,9 @@ class Clients:
             "raw_request_hook": self.pacer.request_hook,
             "raw_response_hook": self.pacer.response_hook,
         }
-        if self._ca_bundle:
-            kwargs["connection_verify"] = self._ca_bundle
+        # one transport per client (each owns its HTTP session)
+        verify: dict[str, Any] = {"connection_verify": self._ca_bundle} if self._ca_bundle else {}
+        kwargs["transport"] = DeadlineTransport(self.deadline, **verify)
         logger.debug(
             "ARM clients for %s (CA bundle: %s, deadline: %s)", s.arm_endpoint, self._ca_bundle, s.deadline
         )

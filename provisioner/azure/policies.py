@@ -1,4 +1,6 @@
-"""azure-core policies that hold the run's deadline on every request attempt (imports the SDK: load lazily).
+"""azure-core policies (and a transport) that hold the run's deadline on every request attempt.
+
+Imports the SDK: load lazily.
 
 - `DeadlineRetryPolicy` is azure-core's own `RetryPolicy` (429 with Retry-After, 5xx, dropped
   connections): it only refuses to sleep past the deadline, ending with the run's `TimedOutError`
@@ -7,6 +9,8 @@
   when nothing is left, bounds the attempt's connect and read timeouts by what is left, remembers the
   attempt's failure (the "last error" the timeout names), and stops at once, without retries, on a TLS
   certificate that is not trusted (nothing can be sent; retrying cannot help).
+- `DeadlineTransport` is azure-core's requests transport whose `sleep` (what long-running-operation
+  pollers wait with between polls) ends at the deadline; the next poll then stops with the timeout.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from azure.core.exceptions import AzureError, ServiceRequestTimeoutError, ServiceResponseTimeoutError
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
+from azure.core.pipeline.transport import RequestsTransport
 
 from provisioner.azure.deadline import RunDeadline
 from provisioner.azure.errors import Failure, FailureKind, connection_error, failure_of, failure_of_response
@@ -111,3 +116,15 @@ def _body(http_response: Any) -> bytes | str | None:
             except Exception:  # a streamed or undecodable body: the status alone will do
                 logger.debug("could not read the error body", exc_info=True)
     return None
+
+
+class DeadlineTransport(RequestsTransport):
+    """azure-core's requests transport; its sleeps (LRO polling intervals, Retry-After) end at the deadline."""
+
+    def __init__(self, deadline: RunDeadline, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.deadline = deadline
+
+    def sleep(self, duration: float) -> None:
+        left = self.deadline.left()
+        super().sleep(duration if left is None else min(duration, max(left, 0.0)))

@@ -34,7 +34,7 @@ _LAST = "acs_dns_last_failure"  # pipeline-context key: this call's last failed 
 
 
 class DeadlineRetryPolicy(RetryPolicy):
-    """azure-core's RetryPolicy that never sleeps past the run's deadline."""
+    """azure-core's RetryPolicy that never sleeps past the run's deadline, nor past the call's own retry `timeout`."""
 
     def __init__(self, deadline: RunDeadline, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from acs_sandbox import admin, communication, realism, zones
+from acs_sandbox import admin, cloud_metadata, communication, realism, zones
 from acs_sandbox.certs import write_certificates
 from acs_sandbox.dns_server import DnsServer
 from acs_sandbox.http import ArmApp, ArmServer, Router
@@ -57,6 +57,7 @@ class Sandbox:
         communication.register(router, self.state, self.verifier)
         self.app = ArmApp(router, realism.hooks_for(opts))
         admin.register(self.app, self.state)
+        cloud_metadata.register(self.app.anonymous)
         self._arm = ArmServer(self.app, str(certs.cert), str(certs.key), port=opts.port)
         self._arm.start()
         return self

@@ -1,0 +1,106 @@
+"""Zones hosted outside Azure DNS (a registrar, another DNS provider, on-premises BIND), edited at run
+time: what `/_sandbox/dns/zones/...` and `Sandbox.add_external_zone()`/`set_external_record()` do.
+
+Their data is whatever a DNS host would accept (no Azure DNS rules): a record at a doubled name, a value
+with literal quote characters, a CNAME at the domain name, a DKIM key pasted as TXT are all served as given.
+Changes go through the same journal as Azure zones, so they appear after `--propagation-delay`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from acs_sandbox.dns_rules import RECORD_KEYS
+from acs_sandbox.seed import DEFAULT_TTL, external_zone_state, record_properties
+from acs_sandbox.state import RecordSetState, SandboxState, ZoneState, new_etag
+
+
+class ExternalZoneError(ValueError):
+    """A request about external zones that cannot be carried out; `str()` says why."""
+
+
+def put_zone(state: SandboxState, name: str, name_servers: list[str], *, delegated: bool = True) -> ZoneState:
+    """Create the zone, or change its name servers/delegation keeping its records."""
+    if not name_servers or not all(isinstance(h, str) and h.strip(".") for h in name_servers):
+        raise ExternalZoneError("name_servers must be a non-empty list of host names")
+    fresh = external_zone_state(name, name_servers, delegated=delegated)
+    with state.lock:
+        existing = state.external_zone(name)
+        if existing is not None:
+            kept = {k: v for k, v in existing.record_sets.items() if k not in (("@", "SOA"), ("@", "NS"))}
+            fresh.record_sets.update(kept)
+        state.put_external_zone(fresh)
+    return fresh
+
+
+def delete_zone(state: SandboxState, name: str) -> bool:
+    return state.delete_external_zone(name)
+
+
+def _zone(state: SandboxState, name: str) -> ZoneState:
+    zone = state.external_zone(name)
+    if zone is None:
+        raise ExternalZoneError(f"no external zone named {name!r}")
+    return zone
+
+
+def relative_name(zone: ZoneState, name: str) -> str:
+    """`name` relative to the zone: '@', a relative name, or an FQDN ending in a dot."""
+    name = name.strip()
+    if name.endswith("."):
+        fqdn = name.rstrip(".").lower()
+        if fqdn == zone.name:
+            return "@"
+        if not fqdn.endswith("." + zone.name):
+            raise ExternalZoneError(f"{name} is not inside the zone {zone.name}")
+        return fqdn[: -len(zone.name) - 1]
+    return name or "@"
+
+
+def set_record(
+    state: SandboxState, zone_name: str, name: str, rtype: str, values: list[Any], ttl: int = DEFAULT_TTL
+) -> None:
+    """Replace the record set `name`/`rtype` (world notation for values, see `seed`)."""
+    rtype = rtype.upper()
+    if rtype not in RECORD_KEYS:
+        raise ExternalZoneError(f"unknown record type {rtype!r}")
+    if not isinstance(values, list) or not values:
+        raise ExternalZoneError("values must be a non-empty list")
+    try:
+        props = record_properties(rtype, values, int(ttl), None)
+    except (ValueError, TypeError, IndexError) as exc:
+        raise ExternalZoneError(str(exc)) from None
+    with state.lock:
+        zone = _zone(state, zone_name)
+        rel = relative_name(zone, name)
+        if rtype == "SOA":
+            old = zone.record_sets[("@", "SOA")].properties["SOARecord"]
+            props["SOARecord"] = {**old, **props["SOARecord"]}
+        updated = replace(zone, record_sets={**zone.record_sets})
+        updated.record_sets[(rel.lower(), rtype)] = RecordSetState(rel, rtype, props, new_etag())
+        state.put_external_zone(updated)
+
+
+def delete_record(state: SandboxState, zone_name: str, name: str, rtype: str) -> bool:
+    with state.lock:
+        zone = _zone(state, zone_name)
+        key = (relative_name(zone, name).lower(), rtype.upper())
+        if key not in zone.record_sets or key in (("@", "SOA"), ("@", "NS")):
+            return False
+        updated = replace(zone, record_sets={k: v for k, v in zone.record_sets.items() if k != key})
+        state.put_external_zone(updated)
+        return True
+
+
+def describe(zone: ZoneState) -> dict[str, Any]:
+    """The zone as JSON: name servers, delegation, record sets in Azure's wire `properties`."""
+    return {
+        "name": zone.name,
+        "name_servers": list(zone.name_servers),
+        "delegated": zone.delegated,
+        "records": [
+            {"name": rs.name, "type": rs.type, "properties": rs.properties}
+            for _, rs in sorted(zone.record_sets.items())
+        ],
+    }

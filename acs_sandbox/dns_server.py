@@ -42,7 +42,7 @@ import dns.rcode
 
 from acs_sandbox.dns_view import DnsView, Outcome
 from acs_sandbox.resolver_cache import ResolverCache
-from acs_sandbox.state import SandboxState
+from acs_sandbox.state import SandboxState, ZoneSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -224,15 +224,12 @@ class DnsServer:
             self.state.retain_since = min(frozen, default=None)
         return settings
 
-    def _delay_for(self, host: str) -> float:
+    def _snapshots(self, host: str) -> list[ZoneSnapshot]:
+        """What `host` (RESOLVER: the resolver address) serves: the zones `propagation_delay` + its lag
+        seconds ago, or as they were when it went stale if that is earlier."""
         with self._lock:
-            settings = self._settings.get(host)
-        if settings is None:
-            return self.propagation_delay
-        delay = self.propagation_delay + settings.lag
-        if settings.stale_since is not None:
-            delay = max(delay, self.state.clock() - settings.stale_since)
-        return delay
+            settings = self._settings.get(host) or NameServerSettings()
+        return self.state.dns_view(self.propagation_delay + settings.lag, as_of=settings.stale_since)
 
     # ---- the blackhole ---------------------------------------------------------------------------
     def blackhole(self) -> int:
@@ -369,7 +366,7 @@ class DnsServer:
         """The zones as `server` (default: the resolver address) serves them now, indexed once per change.
         Every name-server host of the view gets its address (and socket) before the view is used."""
         key = server or RESOLVER
-        snapshots = self.state.dns_view(self._delay_for(key))
+        snapshots = self._snapshots(key)
         with self._lock:
             previous = self._views.get(key) or self._views.get(RESOLVER)
             if previous is not None and previous.same_source(snapshots):

@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from acs_sandbox.dns_rules import RECORD_KEYS
-from acs_sandbox.seed import DEFAULT_TTL, external_zone_state, record_properties
+from acs_sandbox.seed import DEFAULT_TTL, external_zone_state, record_properties, relative_name
 from acs_sandbox.state import RecordSetState, SandboxState, ZoneState, new_etag
 
 
@@ -45,19 +45,6 @@ def _zone(state: SandboxState, name: str) -> ZoneState:
     return zone
 
 
-def relative_name(zone: ZoneState, name: str) -> str:
-    """`name` relative to the zone: '@', a relative name, or an FQDN ending in a dot."""
-    name = name.strip()
-    if name.endswith("."):
-        fqdn = name.rstrip(".").lower()
-        if fqdn == zone.name:
-            return "@"
-        if not fqdn.endswith("." + zone.name):
-            raise ExternalZoneError(f"{name} is not inside the zone {zone.name}")
-        return fqdn[: -len(zone.name) - 1]
-    return name or "@"
-
-
 def set_record(
     state: SandboxState, zone_name: str, name: str, rtype: str, values: list[Any], ttl: int = DEFAULT_TTL
 ) -> None:
@@ -73,7 +60,10 @@ def set_record(
         raise ExternalZoneError(str(exc)) from None
     with state.lock:
         zone = _zone(state, zone_name)
-        rel = relative_name(zone, name)
+        try:
+            rel = relative_name(zone.name, name)
+        except ValueError as exc:
+            raise ExternalZoneError(str(exc)) from None
         if rtype == "SOA":
             old = zone.record_sets[("@", "SOA")].properties["SOARecord"]
             props["SOARecord"] = {**old, **props["SOARecord"]}
@@ -85,7 +75,10 @@ def set_record(
 def delete_record(state: SandboxState, zone_name: str, name: str, rtype: str) -> bool:
     with state.lock:
         zone = _zone(state, zone_name)
-        key = (relative_name(zone, name).lower(), rtype.upper())
+        try:
+            key = (relative_name(zone.name, name).lower(), rtype.upper())
+        except ValueError as exc:
+            raise ExternalZoneError(str(exc)) from None
         if key not in zone.record_sets or key in (("@", "SOA"), ("@", "NS")):
             return False
         updated = replace(zone, record_sets={k: v for k, v in zone.record_sets.items() if k != key})

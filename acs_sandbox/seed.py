@@ -67,7 +67,10 @@ class WorldError(ValueError):
 
 def load_world(path: str | Path) -> dict[str, Any]:
     """Read a TOML world file (a UTF-8 BOM is accepted)."""
-    text = Path(path).read_text(encoding="utf-8-sig")
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorldError([f"cannot read {path}: {exc}"]) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -141,6 +144,20 @@ def record_properties(
     return props
 
 
+def relative_name(zone: str, name: str) -> str:
+    """`name` relative to `zone`: "@", a relative name as given, or an FQDN (trailing dot) made relative.
+    A relative name that repeats the zone ("mail.contoso.com" in contoso.com) is kept: a doubled name."""
+    name = name.strip()
+    if not name.endswith("."):
+        return name or "@"
+    fqdn, zone = name.rstrip(".").lower(), zone.rstrip(".").lower()
+    if fqdn == zone:
+        return "@"
+    if not fqdn.endswith("." + zone):
+        raise ValueError(f"{name} is not inside the zone {zone}")
+    return name.rstrip(".")[: -len(zone) - 1]
+
+
 # ---- the world, checked -----------------------------------------------------------------------------
 @dataclass
 class _Plan:
@@ -179,8 +196,12 @@ def _records(zone: ZoneState, entries: list[dict[str, Any]], where: str, plan: _
     for i, entry in enumerate(entries):
         here = f"{where}.record[{i}]"
         _unknown(entry, {"name", "type", "ttl", "values", "metadata"}, here, plan)
-        name = _text(entry, "name", here, plan, "@")
         rtype = _text(entry, "type", here, plan).upper()
+        try:
+            name = relative_name(zone.name, _text(entry, "name", here, plan, "@"))
+        except ValueError as exc:
+            plan.problems.append(f"{here}.name: {exc}")
+            continue
         if rtype not in RECORD_KEYS or rtype == "SOA":
             plan.problems.append(
                 f"{here}.type: {rtype!r} is not one of {', '.join(k for k in RECORD_KEYS if k != 'SOA')}"
@@ -440,4 +461,5 @@ __all__ = [
     "load_world",
     "plan_world",
     "record_properties",
+    "relative_name",
 ]

@@ -214,11 +214,12 @@ class SandboxState:
         if self.journal_horizon is not None and self._publishes % 256 == 0:
             self.dns_view(self.journal_horizon)
 
-    def dns_view(self, delay: float = 0.0) -> list[ZoneSnapshot]:
-        """Every zone as it was `delay` seconds ago (the newest snapshot at or before then)."""
+    def dns_view(self, delay: float = 0.0, *, as_of: float | None = None) -> list[ZoneSnapshot]:
+        """Every zone as it was `delay` seconds ago, or at clock time `as_of` if that is earlier (the newest
+        snapshot at or before then)."""
         with self.lock:
             now = self.clock()
-            cutoff = now - delay
+            cutoff = now - delay if as_of is None else min(as_of, now - delay)
             # history older than every reader's horizon is folded into one entry per zone
             fold = cutoff
             if self.journal_horizon is not None:

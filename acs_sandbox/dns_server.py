@@ -246,6 +246,8 @@ class DnsServer:
 
     # ---- serving ---------------------------------------------------------------------------------
     def _dispatch(self) -> None:
+        """Serve every watched socket until stopped. Events of one round are handled before a wake-up,
+        so a connection that arrived before stop() is accepted (and then closed cleanly), not reset."""
         assert self._wake is not None
         with selectors.DefaultSelector() as selector:
             selector.register(self._wake[0], selectors.EVENT_READ)
@@ -254,13 +256,11 @@ class DnsServer:
                     pending, self._pending = self._pending, []
                 for sock in pending:
                     selector.register(sock, selectors.EVENT_READ)
+                woken = False
                 for key, _ in selector.select():
                     sock = key.fileobj
                     if sock is self._wake[0]:
-                        with contextlib.suppress(OSError):
-                            self._wake[0].recv(512)
-                        if self._stopping:
-                            return
+                        woken = True
                         continue
                     assert isinstance(sock, socket.socket)
                     endpoint = self._endpoints.get(sock)
@@ -270,6 +270,11 @@ class DnsServer:
                         self._serve_datagram(sock, endpoint)
                     else:
                         self._accept(sock, endpoint)
+                if woken:
+                    with contextlib.suppress(OSError):
+                        self._wake[0].recv(512)
+                    if self._stopping:
+                        return
 
     def _serve_datagram(self, udp: socket.socket, endpoint: _Endpoint) -> None:
         try:

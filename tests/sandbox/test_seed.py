@@ -220,3 +220,41 @@ def test_the_example_world_loads_and_a_bom_is_accepted(tmp_path: Path) -> None:
     state = SandboxState()
     apply_world(state, world)
     assert json.dumps(sorted(state.external_zones)) == '["fabrikam.test"]'
+
+
+def test_a_domain_whose_dns_is_at_a_registrar_verifies_from_what_the_registrar_serves(
+    fresh_sandbox: Sandbox,
+) -> None:
+    """Verification reads public DNS: a record at an external zone counts, a missing one fails."""
+    token = "33333333-4444-5555-6666-777777777777"
+    fresh_sandbox.seed(
+        {
+            "subscription": SUB,
+            "email_service": [
+                {
+                    "name": "es",
+                    "resource_group": "rg",
+                    "domain": [{"name": "mail.northwind.test", "token": token}],
+                }
+            ],
+            "external_zone": [
+                {
+                    "name": "northwind.test",
+                    "name_servers": ["ns1.registrar.test", "ns2.registrar.test"],
+                    "record": [
+                        {"name": "mail", "type": "TXT", "values": [f"ms-domain-verification={token}"]},
+                        {"name": "mail", "type": "MX", "values": ["10 mx.northwind.test"]},
+                    ],
+                }
+            ],
+        }
+    )
+    _, comm = clients(fresh_sandbox)
+    comm.domains.begin_initiate_verification(
+        "rg", "es", "mail.northwind.test", {"verificationType": "Domain"}
+    ).result()
+    comm.domains.begin_initiate_verification(
+        "rg", "es", "mail.northwind.test", {"verificationType": "SPF"}
+    ).result()
+    states = _states(comm.domains.get("rg", "es", "mail.northwind.test"))
+    assert (states["Domain"].status, states["SPF"].status) == ("Verified", "VerificationFailed")

@@ -68,7 +68,9 @@ class Sandbox:
         self._dns = DnsServer(self.state, port=opts.dns_port, propagation_delay=opts.propagation_delay)
         self._dns.cache.enabled = opts.resolver_cache
         self._dns.start()
-        self.verifier = Verifier(self.state, ("127.0.0.1", self._dns.port), verify_delay=opts.verify_delay)
+        self.verifier = Verifier(
+            self.state, (self._dns.host, self._dns.service_resolver()), verify_delay=opts.verify_delay
+        )
         router = Router()
         zones.register(router, self.state)
         communication.register(router, self.state, self.verifier)

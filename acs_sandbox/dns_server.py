@@ -14,7 +14,9 @@ Each name server can be made to disagree with the others (`NameServerSettings`):
 that many seconds further in the past than `propagation_delay`; `stale` freezes what it serves at the
 moment it was set (it never sees a later change); `answering=False` drops every query (a dead server). The
 resolver address can be silenced the same way, and `blackhole()` opens a separate port that accepts
-queries and never answers (a resolver that does not answer).
+queries and never answers (a resolver that does not answer). Those resolver knobs model the user's
+resolver: the sandbox's own services (verification) ask `service_resolver()`, a separate port that
+answers like the resolver without cache or silence.
 
 Transport: one dispatcher thread serves UDP and accepts TCP; each TCP connection gets a thread (several
 queries per connection, 2-byte length framing). UDP answers too big for 512 bytes (or the query's EDNS
@@ -68,6 +70,7 @@ class _Endpoint:
     address: str
     server: str | None  # the name-server host it plays, None for the resolver address
     silent: bool = False  # the blackhole: never answers
+    internal: bool = False  # the service's own resolver (verification): no cache, never silenced
     sockets: list[socket.socket] = field(default_factory=list)
 
 
@@ -96,7 +99,7 @@ class DnsServer:
         self._addresses: dict[str, str] = {}  # name-server host -> address (only grows)
         self._unbound: set[str] = set()  # addresses that could not be bound
         self._settings: dict[str, NameServerSettings] = {}
-        self._blackhole_port: int | None = None
+        self._extra_ports: dict[str, int] = {}  # "blackhole", "service" -> port
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -231,17 +234,24 @@ class DnsServer:
             settings = self._settings.get(host) or NameServerSettings()
         return self.state.dns_view(self.propagation_delay + settings.lag, as_of=settings.stale_since)
 
-    # ---- the blackhole ---------------------------------------------------------------------------
+    # ---- extra endpoints -------------------------------------------------------------------------
     def blackhole(self) -> int:
         """The port of a loopback endpoint (UDP+TCP) that accepts queries and never answers."""
+        return self._extra("blackhole", silent=True)
+
+    def service_resolver(self) -> int:
+        """The port of the resolver the sandbox's own services use (verification): what the internet
+        sees, unaffected by the resolver knobs (cache, silence) that model the user's resolver."""
+        return self._extra("service", internal=True)
+
+    def _extra(self, name: str, *, silent: bool = False, internal: bool = False) -> int:
         with self._lock:
-            port = self._blackhole_port
-        if port is None:
+            port = self._extra_ports.get(name)
+            if port is not None:
+                return port
             udp, tcp = self._bind(self.host, 0)
-            port = udp.getsockname()[1]
-            self._watch(_Endpoint(self.host, None, silent=True), udp, tcp)
-            with self._lock:
-                self._blackhole_port = port
+            port = self._extra_ports[name] = udp.getsockname()[1]
+        self._watch(_Endpoint(self.host, None, silent=silent, internal=internal), udp, tcp)
         return port
 
     # ---- serving ---------------------------------------------------------------------------------
@@ -321,6 +331,8 @@ class DnsServer:
     def _silenced(self, endpoint: _Endpoint) -> bool:
         if endpoint.silent:
             return True
+        if endpoint.internal:
+            return False
         with self._lock:
             settings = self._settings.get(endpoint.server or RESOLVER)
         return settings is not None and not settings.answering
@@ -341,7 +353,8 @@ class DnsServer:
         limit = max(UDP_MIN_PAYLOAD, query.payload if query.edns >= 0 else 0) if udp else TCP_MAX_MESSAGE
         try:
             view = self.current_view(endpoint.server)
-            resolve = self._cached(view) if endpoint.server is None and self.cache.enabled else None
+            cached = endpoint.server is None and not endpoint.internal and self.cache.enabled
+            resolve = self._cached(view) if cached else None
             return _encode(view.respond(query, endpoint.server, resolve), min(limit, TCP_MAX_MESSAGE))
         except Exception:  # a bug here must cost one answer, never the server thread
             log.exception("sandbox DNS failed to answer %s", query.question)
@@ -403,7 +416,9 @@ class DnsServer:
             "port": self.port,
             "name_servers": servers,
             "cache": {"enabled": self.cache.enabled, "entries": len(self.cache)},
-            "blackhole": f"{self.host}:{self._blackhole_port}" if self._blackhole_port else None,
+            "blackhole": f"{self.host}:{self._extra_ports['blackhole']}"
+            if "blackhole" in self._extra_ports
+            else None,
         }
 
 

@@ -225,7 +225,8 @@ def test_the_example_world_loads_and_a_bom_is_accepted(tmp_path: Path) -> None:
 def test_a_domain_whose_dns_is_at_a_registrar_verifies_from_what_the_registrar_serves(
     fresh_sandbox: Sandbox,
 ) -> None:
-    """Verification reads public DNS: a record at an external zone counts, a missing one fails."""
+    """Verification reads public DNS through the service's own resolver: a record at an external zone
+    counts, a missing one fails, and the user's resolver being silent changes nothing."""
     token = "33333333-4444-5555-6666-777777777777"
     fresh_sandbox.seed(
         {

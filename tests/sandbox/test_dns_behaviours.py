@@ -229,3 +229,28 @@ def test_records_people_get_wrong_are_served_as_written(sb: Sandbox) -> None:
     assert txt_of(ask(sb, f"_dmarc.mail.{domain}")) == [b'"v=DMARC1; p=reject"']
     (split,) = ask(sb, f"two.{domain}").answer[0]
     assert split.strings == (b"v=spf1 include:a.test", b" include:b.test -all")
+
+
+def test_azure_name_servers_can_disagree_too(sb: Sandbox) -> None:
+    """A record set written through ARM while one of the zone's Azure name servers is stale."""
+    client = dns_client(sb)
+    name = f"p{uuid.uuid4().hex[:8]}.example"
+    servers = [
+        s.rstrip(".") for s in client.zones.create_or_update("rg", name, {"location": "global"}).name_servers
+    ]
+    sb.configure_name_server(servers[3], stale=True)
+    client.record_sets.create_or_update(
+        "rg", name, "mail", "TXT", {"ttl": 60, "txt_records": [{"value": ["x"]}]}
+    )
+    served = [txt_of(ask(sb, f"mail.{name}", at=sb.name_server_address(s), rd=False)) for s in servers]
+    assert served == [[b"x"], [b"x"], [b"x"], []]
+    assert (
+        ask(sb, f"mail.{name}", at=sb.name_server_address(servers[3]), rd=False).rcode() == dns.rcode.NXDOMAIN
+    )
+
+
+def test_name_server_knobs_refuse_bad_values(sb: Sandbox, zone: str) -> None:
+    for body in ({"lag": -1}, {"lag": "soon"}, {"stale": "yes"}, {"answering": 0}):
+        response = admin(sb, "PUT", f"dns/name-servers/{REGISTRAR[0]}", body)
+        assert (response.status_code, response.json()["error"]["code"]) == (400, "BadRequest"), body
+    assert txt_of(ask(sb, zone, at=sb.name_server_address(REGISTRAR[0]))) == [b"v=spf1 -all"]

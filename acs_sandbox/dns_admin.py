@@ -23,7 +23,7 @@ Name servers, resolver, cache
   "blackhole"}`. `Sandbox.dns_info()`; `Sandbox.name_server_address(host)`.
 - `PUT /_sandbox/dns/name-servers/{host}` body `{"stale": true}` (frozen: serves the zones as they are now,
   never a later change), `{"lag": 30}` (30 s behind the others), `{"answering": false}` (drops every
-  query); `{"stale": false, "lag": 0, "answering": true}` restores it. -> 200 with its settings.
+  query; a zone all of whose servers do so is SERVFAIL at the resolver); `{"stale": false, "lag": 0, "answering": true}` restores it. -> 200 with its settings.
   `Sandbox.configure_name_server(host, stale=..., lag=..., answering=...)`.
 - `PUT /_sandbox/dns/resolver` body `{"answering": false}` (the resolver address drops every query) and/or
   `{"cache": true}` (RD=1 answers are cached for their TTL, later answers carry the remaining TTL) -> 200.

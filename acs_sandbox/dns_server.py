@@ -12,7 +12,8 @@ Addresses, all on one port:
 
 Each name server can be made to disagree with the others (`NameServerSettings`): `lag` serves the zones
 that many seconds further in the past than `propagation_delay`; `stale` freezes what it serves at the
-moment it was set (it never sees a later change); `answering=False` drops every query (a dead server). The
+moment it was set (it never sees a later change); `answering=False` drops every query (a dead server;
+when every server of a zone is dead the resolver answers SERVFAIL for it). The
 resolver address can be silenced the same way, and `blackhole()` opens a separate port that accepts
 queries and never answers (a resolver that does not answer). Those resolver knobs model the user's
 resolver: the sandbox's own services (verification) ask `service_resolver()`, a separate port that
@@ -353,8 +354,7 @@ class DnsServer:
         limit = max(UDP_MIN_PAYLOAD, query.payload if query.edns >= 0 else 0) if udp else TCP_MAX_MESSAGE
         try:
             view = self.current_view(endpoint.server)
-            cached = endpoint.server is None and not endpoint.internal and self.cache.enabled
-            resolve = self._cached(view) if cached else None
+            resolve = self._resolver(view, endpoint) if endpoint.server is None else None
             return _encode(view.respond(query, endpoint.server, resolve), min(limit, TCP_MAX_MESSAGE))
         except Exception:  # a bug here must cost one answer, never the server thread
             log.exception("sandbox DNS failed to answer %s", query.question)
@@ -365,17 +365,24 @@ class DnsServer:
         except Exception:
             return None
 
-    def _cached(self, view: DnsView) -> Callable[[dns.name.Name, int, bool, str | None], Outcome]:
-        """`view.resolve` behind the resolver's cache (for RD=1 queries)."""
+    def _resolver(
+        self, view: DnsView, endpoint: _Endpoint
+    ) -> Callable[[dns.name.Name, int, bool, str | None], Outcome]:
+        """`view.resolve` as the resolver at `endpoint` does it: zones whose name servers all stopped
+        answering fail (SERVFAIL), and, unless it is the service's resolver, behind the cache."""
+        with self._lock:
+            dead = frozenset(h for h, s in self._settings.items() if h != RESOLVER and not s.answering)
+        use_cache = self.cache.enabled and not endpoint.internal
 
         def resolve(qname: dns.name.Name, qtype: int, recursive: bool, server: str | None) -> Outcome:
             if not recursive:
                 return view.resolve(qname, qtype, recursive, server)
-            cached = self.cache.lookup(qname, qtype)
+            cached = self.cache.lookup(qname, qtype) if use_cache else None
             if cached is not None:
                 return cached
-            outcome = view.resolve(qname, qtype, recursive, server)
-            self.cache.store(qname, qtype, outcome)
+            outcome = view.resolve(qname, qtype, recursive, server, unreachable=dead)
+            if use_cache:
+                self.cache.store(qname, qtype, outcome)
             return outcome
 
         return resolve

@@ -299,9 +299,16 @@ class DnsView:
 
     # ---- resolution --------------------------------------------------------------------------------
     def resolve(
-        self, qname: dns.name.Name, qtype: int, recursive: bool, server: str | None = None
+        self,
+        qname: dns.name.Name,
+        qtype: int,
+        recursive: bool,
+        server: str | None = None,
+        *,
+        unreachable: frozenset[str] = frozenset(),
     ) -> Outcome:
-        """Answer `qname`/`qtype`, following CNAMEs as long as their targets are in served data."""
+        """Answer `qname`/`qtype`, following CNAMEs as long as their targets are in served data. For the
+        resolver, a zone whose name servers are all `unreachable` (not answering) gives SERVFAIL."""
         host = self._name_server_address(qname, qtype, recursive)
         if host is not None:
             return host
@@ -309,7 +316,7 @@ class DnsView:
         seen: set[dns.name.Name] = set()
         name = qname
         while True:
-            zone, failure = self._zone_for(name, recursive, server)
+            zone, failure = self._zone_for(name, recursive, server, unreachable)
             if zone is None:  # first name: the failure; a CNAME target outside served data: stop
                 return failure if not chain else Outcome(dns.rcode.NOERROR, chain, [], not recursive)
             authoritative = not recursive
@@ -345,7 +352,11 @@ class DnsView:
         return Outcome(dns.rcode.NOERROR, answer, [], authoritative=not recursive)
 
     def _zone_for(
-        self, name: dns.name.Name, recursive: bool, server: str | None = None
+        self,
+        name: dns.name.Name,
+        recursive: bool,
+        server: str | None = None,
+        unreachable: frozenset[str] = frozenset(),
     ) -> tuple[ZoneData | None, Outcome]:
         """The zone that answers for `name` in this view (on `server` when given), or why none does."""
         if not recursive:
@@ -366,6 +377,8 @@ class DnsView:
             if child is None:  # lame: delegated to servers that do not serve such a zone
                 return None, Outcome(dns.rcode.SERVFAIL)
             zone = child
+        if unreachable and zone.name_servers and zone.name_servers <= unreachable:
+            return None, Outcome(dns.rcode.SERVFAIL)  # every server of the zone times out
         return zone, Outcome(dns.rcode.NOERROR)
 
 

@@ -254,3 +254,12 @@ def test_name_server_knobs_refuse_bad_values(sb: Sandbox, zone: str) -> None:
         response = admin(sb, "PUT", f"dns/name-servers/{REGISTRAR[0]}", body)
         assert (response.status_code, response.json()["error"]["code"]) == (400, "BadRequest"), body
     assert txt_of(ask(sb, zone, at=sb.name_server_address(REGISTRAR[0]))) == [b"v=spf1 -all"]
+
+
+def test_the_resolver_fails_a_zone_whose_name_servers_all_stopped_answering(sb: Sandbox, zone: str) -> None:
+    sb.configure_name_server(REGISTRAR[0], answering=False)
+    assert txt_of(ask(sb, zone)) == [b"v=spf1 -all"]  # one server left is enough
+    sb.configure_name_server(REGISTRAR[1], answering=False)
+    assert ask(sb, zone).rcode() == dns.rcode.SERVFAIL  # delegated to servers that do not answer
+    sb.configure_name_server(REGISTRAR[0], answering=True)
+    assert txt_of(ask(sb, zone)) == [b"v=spf1 -all"]

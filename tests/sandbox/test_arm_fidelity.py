@@ -60,7 +60,11 @@ def test_cloud_metadata_names_the_sandbox_as_resource_manager(sandbox: Sandbox, 
     assert doc["resourceManager"] == sandbox.arm_endpoint + "/"
     assert doc["authentication"]["loginEndpoint"].startswith("https://")
     assert doc["authentication"]["audiences"][0].startswith("https://")
-    assert {"name", "sqlManagement", "batch", "gallery", "graphAudience", "suffixes"} <= set(doc)
+    # every key azure-cli's _arm_to_cli_mapper indexes directly (a missing one is a KeyError in `az`)
+    assert {"name", "sqlManagement", "batch", "gallery", "graphAudience", "vmImageAliasDoc", "media"} <= set(
+        doc
+    )
+    assert {"storage", "keyVaultDns", "sqlServerHostname", "acrLoginServer"} <= set(doc["suffixes"])
 
 
 def test_cloud_metadata_older_versions_keep_their_shapes(sandbox: Sandbox) -> None:

@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from acs_sandbox import external_dns
-from acs_sandbox.dns_server import RESOLVER, DnsServer
+from acs_sandbox.dns_server import RESOLVER, DnsServer, settings_json
 from acs_sandbox.http import ADMIN_PREFIX, ArmApp, Request, Response
 from acs_sandbox.seed import WorldError, apply_world
 from acs_sandbox.state import SandboxState
@@ -146,11 +146,17 @@ def register(app: ArmApp, state: SandboxState, dns: DnsServer) -> None:
             return _error(400, "BadRequest", str(exc))
         if cache is not None:
             dns.cache.enabled = cache
-        dns.configure(host, lag=lag, stale=stale, answering=answering)
+        settings_of = dns.configure(host, lag=lag, stale=stale, answering=answering)
         described = dns.describe()
         if host == RESOLVER:
             return Response(200, {**described["resolver"], "cache": described["cache"]})  # type: ignore[dict-item]
-        return Response(200, described["name_servers"].get(host.rstrip(".").lower(), {}))  # type: ignore[union-attr]
+        settings = {
+            "lag": settings_of.lag,
+            "stale": settings_of.stale_since is not None,
+            "answering": settings_of.answering,
+        }
+        known = described["name_servers"].get(host.rstrip(".").lower())  # type: ignore[union-attr]
+        return Response(200, known or {"address": None, "bound": False, **settings_json(settings_of)})
 
     def name_server(request: Request) -> Response:
         return configured(request, unquote(request.params["host"]))

@@ -413,11 +413,11 @@ class DnsServer:
                 host: {
                     "address": address,
                     "bound": address not in self._unbound,
-                    **_settings_json(self._settings.get(host)),
+                    **settings_json(self._settings.get(host)),
                 }
                 for host, address in sorted(self._addresses.items())
             }
-            resolver = _settings_json(self._settings.get(RESOLVER))
+            resolver = settings_json(self._settings.get(RESOLVER))
         return {
             "resolver": {"address": f"{self.host}:{self.port}", **resolver},
             "port": self.port,
@@ -429,7 +429,7 @@ class DnsServer:
         }
 
 
-def _settings_json(settings: NameServerSettings | None) -> dict[str, object]:
+def settings_json(settings: NameServerSettings | None) -> dict[str, object]:
     settings = settings or NameServerSettings()
     return {"lag": settings.lag, "stale": settings.stale_since is not None, "answering": settings.answering}
 
@@ -456,4 +456,4 @@ def _recv_exactly(conn: socket.socket, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-__all__ = ["RESOLVER", "DnsServer", "NameServerSettings"]
+__all__ = ["RESOLVER", "DnsServer", "NameServerSettings", "settings_json"]

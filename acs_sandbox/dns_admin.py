@@ -150,11 +150,6 @@ def register(app: ArmApp, state: SandboxState, dns: DnsServer) -> None:
         described = dns.describe()
         if host == RESOLVER:
             return Response(200, {**described["resolver"], "cache": described["cache"]})  # type: ignore[dict-item]
-        settings = {
-            "lag": settings_of.lag,
-            "stale": settings_of.stale_since is not None,
-            "answering": settings_of.answering,
-        }
         known = described["name_servers"].get(host.rstrip(".").lower())  # type: ignore[union-attr]
         return Response(200, known or {"address": None, "bound": False, **settings_json(settings_of)})
 

@@ -149,6 +149,10 @@ class Sandbox:
     ) -> None:
         external_dns.set_record(self.state, zone, name, rtype, values, ttl)
 
+    def load_external_zone_file(self, zone: str, text: str) -> int:
+        """Put the record sets of a zone file (e.g. `acs-dns records --format bind`) into an external zone."""
+        return external_dns.load_zone_file(self.state, zone, text)
+
     def delete_external_record(self, zone: str, name: str, rtype: str) -> bool:
         return external_dns.delete_record(self.state, zone, name, rtype)
 

@@ -14,6 +14,9 @@ Zones hosted outside Azure DNS ("external": a registrar, another DNS provider; i
 - `PUT /_sandbox/dns/zones/{zone}/records/{type}/{name}` body `{"values": [...], "ttl": 3600}` -> 204:
   replace one record set (`name` relative, "@", or an FQDN with a trailing dot; values in the world's
   notation). `Sandbox.set_external_record(zone, name, type, values, ttl)`.
+- `PUT /_sandbox/dns/zones/{zone}/zonefile` body: zone-file text (BIND master-file syntax, origin = the
+  zone) -> 200 `{"record_sets": N}`: each record set in it replaces the same name and type (the apex SOA
+  and NS stay). `Sandbox.load_external_zone_file(zone, text)`.
 - `DELETE /_sandbox/dns/zones/{zone}/records/{type}/{name}` -> 204 (404 when absent).
   `Sandbox.delete_external_record(zone, name, type)`.
 
@@ -125,6 +128,15 @@ def register(app: ArmApp, state: SandboxState, dns: DnsServer) -> None:
             return _error(400, "BadRequest", str(exc))
         return Response(204)
 
+    def zone_file(request: Request) -> Response:
+        try:
+            count = external_dns.load_zone_file(
+                state, unquote(request.params["zone"]), request.body.decode("utf-8-sig")
+            )
+        except (external_dns.ExternalZoneError, UnicodeDecodeError) as exc:
+            return _error(400, "BadRequest", str(exc))
+        return Response(200, {"record_sets": count})
+
     def delete_record(request: Request) -> Response:
         p = {k: unquote(v) for k, v in request.params.items()}
         try:
@@ -174,6 +186,7 @@ def register(app: ArmApp, state: SandboxState, dns: DnsServer) -> None:
         ("GET", zone, "admin.dns.zone.get", get_zone),
         ("DELETE", zone, "admin.dns.zone.delete", delete_zone),
         ("PUT", zone + r"/records/(?P<type>[^/]+)/(?P<name>[^/]+)", "admin.dns.record.put", put_record),
+        ("PUT", zone + "/zonefile", "admin.dns.zonefile", zone_file),
         (
             "DELETE",
             zone + r"/records/(?P<type>[^/]+)/(?P<name>[^/]+)",

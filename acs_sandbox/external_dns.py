@@ -11,6 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import dns.exception
+import dns.rdataset
+import dns.rdatatype
+import dns.zone
+
 from acs_sandbox.dns_rules import RECORD_KEYS
 from acs_sandbox.seed import DEFAULT_TTL, external_zone_state, record_properties, relative_name
 from acs_sandbox.state import RecordSetState, SandboxState, ZoneState, new_etag
@@ -70,6 +75,35 @@ def set_record(
         updated = replace(zone, record_sets={**zone.record_sets})
         updated.record_sets[(rel.lower(), rtype)] = RecordSetState(rel, rtype, props, new_etag())
         state.put_external_zone(updated)
+
+
+def _values(rdataset: dns.rdataset.Rdataset) -> list[Any]:
+    """An rdataset's records in the world's notation (TXT: the character-strings as given)."""
+    if rdataset.rdtype == dns.rdatatype.TXT:
+        return [[s.decode(errors="replace") for s in rd.strings] for rd in rdataset]
+    if rdataset.rdtype == dns.rdatatype.CAA:
+        return [f'{rd.flags} {rd.tag.decode()} "{rd.value.decode()}"' for rd in rdataset]
+    return [rd.to_text() for rd in rdataset]
+
+
+def load_zone_file(state: SandboxState, zone_name: str, text: str) -> int:
+    """Put every record set of a zone file (master-file syntax, `$ORIGIN` = the zone) into the external
+    zone, replacing same name and type; the apex SOA and NS stay the zone's own. Returns how many."""
+    with state.lock:
+        zone = _zone(state, zone_name)
+        try:
+            parsed = dns.zone.from_text(text, origin=zone.name + ".", relativize=False, check_origin=False)
+        except (dns.exception.DNSException, ValueError) as exc:
+            raise ExternalZoneError(f"not a zone file: {exc}") from None
+        count = 0
+        for owner, rdataset in parsed.iterate_rdatasets():
+            rtype = dns.rdatatype.to_text(rdataset.rdtype)
+            name = relative_name(zone.name, owner.to_text())
+            if rtype not in RECORD_KEYS or (name == "@" and rtype in ("SOA", "NS")):
+                continue
+            set_record(state, zone.name, name, rtype, _values(rdataset), rdataset.ttl)
+            count += 1
+        return count
 
 
 def delete_record(state: SandboxState, zone_name: str, name: str, rtype: str) -> bool:

@@ -263,3 +263,38 @@ def test_the_resolver_fails_a_zone_whose_name_servers_all_stopped_answering(sb: 
     assert ask(sb, zone).rcode() == dns.rcode.SERVFAIL  # delegated to servers that do not answer
     sb.configure_name_server(REGISTRAR[0], answering=True)
     assert txt_of(ask(sb, zone)) == [b"v=spf1 -all"]
+
+
+def test_a_zone_file_is_served_as_written(sb: Sandbox, zone: str) -> None:
+    """What `records --format bind` prints, pasted at a DNS host: every line served."""
+    key = "v=DKIM1; p=" + "B" * 300
+    text = f"""
+$TTL 600
+mail                                             IN TXT   "v=spf1 include:spf.protection.outlook.com -all"
+mail                                             IN TXT   "ms-domain-verification=abc"
+selector1-azurecomm-prod-net._domainkey.mail     IN CNAME selector1-azurecomm-prod-net._domainkey.azurecomm.net.
+long.{zone}.                                      3600 IN TXT "{key[:255]}" "{key[255:]}"
+@                                                IN MX    10 mx.{zone}.
+"""
+    response = requests.put(
+        f"{sb.arm_endpoint}/_sandbox/dns/zones/{zone}/zonefile",
+        data=text.encode(),
+        verify=sb.ca_bundle,
+        timeout=10,
+    )
+    assert response.json() == {"record_sets": 4}
+    reply = ask(sb, f"mail.{zone}")
+    assert txt_of(reply) == [b"ms-domain-verification=abc", b"v=spf1 include:spf.protection.outlook.com -all"]
+    assert ttl_of(reply) == 600
+    cname = ask(sb, f"selector1-azurecomm-prod-net._domainkey.mail.{zone}", "CNAME").answer[0][0]
+    assert cname.target.to_text() == "selector1-azurecomm-prod-net._domainkey.azurecomm.net."
+    assert txt_of(ask(sb, f"long.{zone}", tcp=True)) == [key.encode()]
+    assert ask(sb, zone, "MX").answer[0][0].exchange.to_text() == f"mx.{zone}."
+    assert txt_of(ask(sb, zone)) == [b"v=spf1 -all"]  # what the file did not name stays
+    bad = requests.put(
+        f"{sb.arm_endpoint}/_sandbox/dns/zones/{zone}/zonefile",
+        data=b"mail IN TXT",
+        verify=sb.ca_bundle,
+        timeout=10,
+    )
+    assert bad.status_code == 400

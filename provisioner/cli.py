@@ -386,6 +386,13 @@ def sandbox_serve(
     ] = False,
     verify_delay: Annotated[float, typer.Option(help="Seconds a verification takes to decide.")] = 0.0,
     propagation_delay: Annotated[float, typer.Option(help="Seconds before DNS changes are served.")] = 0.0,
+    seed: Annotated[
+        Path | None,
+        typer.Option(help="TOML world to start with (see acs_sandbox/examples/world.toml).", metavar="FILE"),
+    ] = None,
+    resolver_cache: Annotated[
+        bool, typer.Option(help="Let the recursive resolver cache answers for their TTL.")
+    ] = False,
 ) -> None:
     """Start the sandbox, print one JSON line with its addresses, serve until SIGINT/SIGTERM."""
     from acs_sandbox import SandboxOptions
@@ -400,6 +407,8 @@ def sandbox_serve(
             throttle=throttle,
             verify_delay=verify_delay,
             propagation_delay=propagation_delay,
+            seed_file=str(seed) if seed else None,
+            resolver_cache=resolver_cache,
         )
     )
 

@@ -103,15 +103,21 @@ def test_in_process_start_and_stop_with_a_client_connected() -> None:
         socket.create_connection((host, int(port)), timeout=5).close()
 
 
-def test_python_m_acs_sandbox_serves_a_seeded_world() -> None:
-    """The sandbox's own entry point, with `--seed`: the ready line, then the world's zones in DNS."""
+@pytest.mark.parametrize(
+    "entry_point",
+    [["-m", "acs_sandbox"], ["-m", "provisioner", "sandbox", "serve"]],
+    ids=["python-m", "acs-dns"],
+)
+def test_entry_points_serve_a_seeded_world(entry_point: list[str]) -> None:
+    """Both entry points (`python -m acs_sandbox`, `acs-dns sandbox serve`) with `--seed`: the ready line,
+    then the world's zones in DNS."""
     import dns.resolver
 
     import acs_sandbox
 
     world = Path(acs_sandbox.__file__).parent / "examples" / "world.toml"
     process = subprocess.Popen(
-        [sys.executable, "-m", "acs_sandbox", "--seed", str(world), "--propagation-delay", "60"],
+        [sys.executable, *entry_point, "--seed", str(world), "--propagation-delay", "60"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

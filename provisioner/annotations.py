@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from provisioner.errors import ExitCode
-from provisioner.render_markdown import failed, failures_first, markdown_table
+from provisioner.render import failed, failures_first, with_fix
+from provisioner.render_markdown import markdown_table
 from provisioner.report import DomainReport
 
 
@@ -31,8 +32,8 @@ def azure_data(text: str) -> str:
 
 
 def _problem(report: DomainReport) -> str:
-    text = f"{report.target.domain}: {report.result} (exit {int(report.exit_code)}): {report.message}"
-    return text + (f" Fix: {report.hint}" if report.hint else "")
+    text = f"{report.target.domain}: {report.result} (exit {int(report.exit_code)}): "
+    return text + with_fix(report.message, report.hint)
 
 
 def github_annotations(command: str, reports: Sequence[DomainReport]) -> list[str]:
@@ -58,7 +59,7 @@ def azure_issues(reports: Sequence[DomainReport]) -> list[str]:
 
 def run_error_lines(env: Mapping[str, str], command: str, message: str, hint: str | None) -> list[str]:
     """The annotation of a run that stopped before any domain started (usage, configuration, credential)."""
-    text = message + (f" Fix: {hint}" if hint else "")
+    text = with_fix(message, hint)
     lines = []
     if env.get("GITHUB_ACTIONS") == "true":
         lines.append(f"::error title={github_property(f'acs-dns {command}')}::{github_data(text)}")
@@ -79,4 +80,4 @@ def ci_lines(env: Mapping[str, str], command: str, reports: Sequence[DomainRepor
 
 def step_summary(command: str, reports: Sequence[DomainReport], exit_code: int) -> str:
     """What is appended to `$GITHUB_STEP_SUMMARY`: the markdown table."""
-    return markdown_table(command, reports, exit_code) + "\n"
+    return markdown_table(command, reports, exit_code) + "\n\n"

@@ -333,9 +333,10 @@ def _fail(command: str, common: CommonOptions, err: Exception) -> typer.Exit:
     if common.debug:
         raise err
     if not isinstance(err, AcsDnsError):
-        typer.echo(
-            f"error: unexpected {type(err).__name__}: {err} (run with --debug for a traceback)", err=True
-        )
+        message, hint = f"unexpected {type(err).__name__}: {err}", "run with --debug for a traceback"
+        if common.json_output:
+            typer.echo(render.error_document_json(command, int(ExitCode.UNEXPECTED), message, hint))
+        typer.echo(f"error: {message} ({hint})", err=True)
         return typer.Exit(int(ExitCode.UNEXPECTED))
     _ci_lines(annotations.run_error_lines(os.environ, command, err.message, err.hint))
     if common.json_output:

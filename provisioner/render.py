@@ -115,6 +115,14 @@ def report_text(report: DomainReport) -> str:
     return "\n".join(lines)
 
 
+def with_fix(message: str, hint: str | None) -> str:
+    """'message. Fix: hint' (one string, for a table cell or an annotation)."""
+    message = message.strip()
+    if not hint:
+        return message
+    return f"{message.rstrip('.')}. Fix: {hint}" if message else f"Fix: {hint}"
+
+
 SUCCESS = frozenset({ExitCode.OK, ExitCode.CHANGES_PENDING})
 
 

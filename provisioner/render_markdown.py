@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from provisioner.render import failed, failures_first, totals_line
+from provisioner.render import failed, failures_first, totals_line, with_fix
 from provisioner.report import DomainReport
 from provisioner.verification import NOT_STARTED
 
@@ -29,10 +29,7 @@ def verification(report: DomainReport) -> str:
 
 
 def details(report: DomainReport) -> str:
-    text = report.message
-    if report.hint:
-        text += f" Fix: {report.hint}"
-    return text.strip()
+    return with_fix(report.message, report.hint)
 
 
 def cell(text: str) -> str:
@@ -58,5 +55,5 @@ def markdown_table(command: str, reports: Sequence[DomainReport], exit_code: int
             details(r),
         ]
         lines.append("| " + " | ".join(cell(c) for c in row) + " |")
-    lines += ["", totals_line(reports, exit_code), ""]
+    lines += ["", totals_line(reports, exit_code)]
     return "\n".join(lines)

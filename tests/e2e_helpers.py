@@ -13,6 +13,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -336,6 +337,25 @@ def changes_by_name(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, A
 
 def owner_marked(record: dict[str, Any], domain: str) -> bool:
     return record["metadata"].get(OWNER_METADATA_KEY) == domain
+
+
+def two_domains(w: World, tmp_path: Path) -> tuple[Path, str, str]:
+    """A config of two domains in one zone: `mail.` provisions cleanly, `news.` is refused (its SPF ends in
+    ~all and --spf-hardfail is not given)."""
+    zone = unique_zone("ci")
+    w.email_service()
+    w.zone(zone)
+    good, bad = f"mail.{zone}", f"news.{zone}"
+    w.email_domain(good)
+    w.email_domain(bad)
+    w.txt(zone, "news", ["v=spf1 include:_spf.newsletter.example ~all"])
+    config = tmp_path / "domains.toml"
+    config.write_text(
+        "[defaults]\n"
+        f'subscription = "{w.sub}"\nresource_group = "{EMAIL_RG}"\nemail_service = "{EMAIL_SERVICE}"\n'
+        f'[[domain]]\nname = "{good}"\n[[domain]]\nname = "{bad}"\nzone = "{zone}"\n'
+    )
+    return config, good, bad
 
 
 # ---- the sandbox's own (non-ARM) paths ------------------------------------------------------------

@@ -15,8 +15,6 @@ import pytest
 from acs_sandbox import Sandbox
 from provisioner.annotations import azure_data, github_data, github_property
 from tests.e2e_helpers import (
-    EMAIL_RG,
-    EMAIL_SERVICE,
     World,
     assert_clean_exit,
     counters,
@@ -24,6 +22,7 @@ from tests.e2e_helpers import (
     invoke,
     reset_counters,
     schema_validator,
+    two_domains,
     unique_zone,
 )
 
@@ -32,25 +31,6 @@ from tests.e2e_helpers import (
 def w(sandbox: Sandbox) -> Iterator[World]:
     with World(sandbox) as world:
         yield world
-
-
-def two_domains(w: World, tmp_path: Path) -> tuple[Path, str, str]:
-    """A config of two domains in one zone: `mail.` provisions cleanly, `news.` is refused (its SPF ends in
-    ~all and --spf-hardfail is not given)."""
-    zone = unique_zone("ci")
-    w.email_service()
-    w.zone(zone)
-    good, bad = f"mail.{zone}", f"news.{zone}"
-    w.email_domain(good)
-    w.email_domain(bad)
-    w.txt(zone, "news", ["v=spf1 include:_spf.newsletter.example ~all"])
-    config = tmp_path / "domains.toml"
-    config.write_text(
-        "[defaults]\n"
-        f'subscription = "{w.sub}"\nresource_group = "{EMAIL_RG}"\nemail_service = "{EMAIL_SERVICE}"\n'
-        f'[[domain]]\nname = "{good}"\n[[domain]]\nname = "{bad}"\n'
-    )
-    return config, good, bad
 
 
 # ---- GitHub Actions ---------------------------------------------------------------------------------------

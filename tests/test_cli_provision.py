@@ -45,6 +45,7 @@ from tests.e2e_helpers import (
     owner_marked,
     reset_counters,
     seed_standard,
+    two_domains,
     unique_zone,
 )
 
@@ -688,24 +689,8 @@ def test_create_domain_creates_it_and_verifies(w: World) -> None:
 
 # ---- many domains from a config file ---------------------------------------------------------------------
 def test_config_with_two_domains_reports_both_and_exits_with_the_worst(w: World, tmp_path) -> None:
-    zone = unique_zone("cfg")
-    w.email_service()
-    w.zone(zone)
-    w.email_domain(f"mail.{zone}")
-    w.email_domain(f"news.{zone}")
-    w.txt(zone, "news", ["v=spf1 include:_spf.newsletter.example ~all"])
-    config = tmp_path / "domains.toml"
-    config.write_text(
-        "[defaults]\n"
-        f'subscription = "{w.sub}"\n'
-        f'resource_group = "{EMAIL_RG}"\n'
-        f'email_service = "{EMAIL_SERVICE}"\n'
-        "\n[[domain]]\n"
-        f'name = "mail.{zone}"\n'
-        "\n[[domain]]\n"
-        f'name = "news.{zone}"\n'
-        f'zone = "{zone}"\n'
-    )
+    config, good, _ = two_domains(w, tmp_path)
+    zone = good.split(".", 1)[1]
     news_before = w.records(zone)[("news", "TXT")]
 
     result = w.cli([*w.common(json_output=False), "--config", str(config)])

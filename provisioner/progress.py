@@ -134,7 +134,11 @@ class Tracker:
         domain = self.active[target]
         what = _WAITING_FOR[domain.step]
         if domain.step == VERIFY:
-            pending = [f"{k} {s}" for k, s in domain.states.items() if s.lower() not in _TERMINAL]
+            by_status: dict[str, list[str]] = {}
+            for kind, status in domain.states.items():
+                if status.lower() not in _TERMINAL:
+                    by_status.setdefault(status, []).append(kind)
+            pending = [f"{', '.join(kinds)} ({status})" for status, kinds in by_status.items()]
             what = f"verification of {', '.join(pending)}" if pending else "verification to start"
         text = f"{target.domain}: {what} for {_duration(now - domain.step_since)}"
         if domain.next_poll_at is not None and domain.step == VERIFY:

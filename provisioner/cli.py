@@ -532,17 +532,25 @@ app.add_typer(sandbox_app, name="sandbox")
 
 @sandbox_app.command("serve")
 def sandbox_serve(
-    port: Annotated[int, typer.Option(help="ARM HTTPS port (0 = any free port).")] = 0,
-    dns_port: Annotated[int, typer.Option(help="DNS port, UDP and TCP (0 = any free port).")] = 0,
-    latency_ms: Annotated[float, typer.Option(help="Added latency per ARM request, in milliseconds.")] = 0.0,
+    port: Annotated[int, typer.Option(metavar="PORT", help="ARM HTTPS port (0 = any free port).")] = 0,
+    dns_port: Annotated[
+        int, typer.Option(metavar="PORT", help="DNS port, UDP and TCP (0 = any free port).")
+    ] = 0,
+    latency_ms: Annotated[
+        float, typer.Option(metavar="MS", help="Added latency per ARM request, in milliseconds.")
+    ] = 0.0,
     fault_rate: Annotated[
-        float, typer.Option(help="Share of ARM requests answered with a random fault.")
+        float, typer.Option(metavar="SHARE", help="Share of ARM requests answered with a random fault.")
     ] = 0.0,
     throttle: Annotated[
         bool, typer.Option(help="Enforce ARM's per-subscription token buckets (429).")
     ] = False,
-    verify_delay: Annotated[float, typer.Option(help="Seconds a verification takes to decide.")] = 0.0,
-    propagation_delay: Annotated[float, typer.Option(help="Seconds before DNS changes are served.")] = 0.0,
+    verify_delay: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Seconds a verification takes to decide.")
+    ] = 0.0,
+    propagation_delay: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Seconds before DNS changes are served.")
+    ] = 0.0,
 ) -> None:
     """Start the sandbox, print one JSON line with its addresses, serve until SIGINT/SIGTERM."""
     from acs_sandbox import SandboxOptions

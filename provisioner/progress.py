@@ -176,10 +176,11 @@ def live_table(tracker: Tracker, now: float, most: int = 20) -> Table:
     from rich.table import Table
     from rich.text import Text
 
+    targets = sorted(tracker.active, key=lambda t: tracker.active[t].began)
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold", caption_justify="left")
+    table.show_header = bool(targets)
     for column in ("domain", "step", "verification", "elapsed", "next poll"):
         table.add_column(column, no_wrap=column != "verification")
-    targets = sorted(tracker.active, key=lambda t: tracker.active[t].began)
     for target in targets[:most]:
         domain = tracker.active[target]
         states = Text()
@@ -221,11 +222,11 @@ class Reporter:
         event = line if isinstance(line, ProgressEvent) else event_of(target, line)
         with self.lock:
             self.tracker.update(event, self.clock())
-            if event.changed:
-                self.show(event)
+        if event.changed:
+            self.show(event)  # outside the lock: rich's refresh thread takes its own lock, then ours
 
     def show(self, event: ProgressEvent) -> None:
-        """Print one state change (the lock is held)."""
+        """Print one state change."""
 
     def track(self, command: DomainCommand) -> DomainCommand:
         def tracked(session: Any, target: DomainTarget, options: Any, deadline: float) -> DomainReport:
@@ -261,7 +262,8 @@ class PlainReporter(Reporter):
         self._thread = threading.Thread(target=self._beat, name="acs-dns-heartbeat", daemon=True)
 
     def show(self, event: ProgressEvent) -> None:
-        self._print(f"{event.target.domain}: {event.line}")
+        with self.lock:
+            self._print(f"{event.target.domain}: {event.line}")
 
     def _print(self, text: str) -> None:
         print(text, file=self.stream, flush=True)

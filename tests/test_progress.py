@@ -169,3 +169,15 @@ def test_json_output_keeps_stderr_empty_unless_progress_is_asked_for(sandbox: Sa
         silent = invoke(sandbox, [*w.args(seed_standard(w).domain, json_output=False), "--no-progress"])
         assert_clean_exit(silent, 0)
         assert silent.stderr == ""
+
+
+def test_with_nothing_in_flight_the_live_table_is_just_the_counts() -> None:
+    tracker = busy_tracker()
+    tracker.finish(domain_report(A, Result.VERIFIED, ExitCode.OK))
+    tracker.finish(domain_report(B, Result.TIMED_OUT, ExitCode.TIMED_OUT))
+    console = Console(record=True, width=140, color_system=None, file=io.StringIO())
+    console.print(live_table(tracker, 100.0))
+    lines = [line.rstrip() for line in console.export_text().splitlines() if line.strip()]
+    assert lines == [
+        "3 done (1 refused, 1 timed-out, 1 verified); failed: c.contoso.example, b.contoso.example; 0 in flight"
+    ]

@@ -241,3 +241,45 @@ def test_verification_error_codes_use_the_documents_key_style(w: World) -> None:
     walk(doc)
     assert "error_code" in keys
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", k) for k in keys), sorted(keys)
+
+
+def test_the_schema_accepts_check_documents_built_from_finding_json() -> None:
+    """`check` domains carry `findings` as `finding_json` writes them (record fixes, text-only steps,
+    `cause`), and `result` ok or problems; anything else in a finding is refused."""
+    from provisioner.finding import FixInstruction, finding_json, make_finding
+    from provisioner.model import VerificationKind
+
+    spf = make_finding(
+        "spf-changed-after-verification",
+        VerificationKind.SPF,
+        "mail.contoso.example",
+        "SPF was Verified; the record lost the include",
+        found=("v=spf1 -all",),
+        expected="v=spf1 include:spf.protection.outlook.com -all",
+        fix=(
+            FixInstruction(
+                "change the TXT record", "change", "TXT", "mail", "mail.contoso.example", "v=spf1 ..."
+            ),
+            FixInstruction("then run acs-dns verify"),
+        ),
+        cause="spf-include-missing",
+    )
+    resolver = make_finding(
+        "resolver-unreachable", None, "mail.contoso.example", "the resolver did not answer"
+    )
+    domain = {
+        "domain": "mail.contoso.example",
+        "findings": [finding_json(spf), finding_json(resolver)],
+        "result": "problems",
+        "exit_code": 6,
+    }
+    doc = {"version": 1, "command": "check", "exit_code": 6, "domains": [domain]}
+    schema_validator().validate(doc)
+    schema_validator().validate(
+        {**doc, "exit_code": 0, "domains": [{**domain, "findings": [], "result": "ok"}]}
+    )
+    with pytest.raises(jsonschema.ValidationError):
+        schema_validator().validate({**doc, "domains": [{**domain, "result": "verified"}]})
+    odd = {**finding_json(resolver), "code": "made-up-code"}
+    with pytest.raises(jsonschema.ValidationError):
+        schema_validator().validate({**doc, "domains": [{**domain, "findings": [odd]}]})

@@ -8,7 +8,6 @@ become exit codes), handing it the per-domain composition to run (`reconcile.Dom
 from __future__ import annotations
 
 import inspect
-import json
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -19,7 +18,67 @@ import typer
 
 from provisioner.options import CommonOptions, RunOptions  # plain dataclasses: cheap to import
 
+
+class _Group(typer.core.TyperGroup):
+    """The command group: help without `<bool>` type labels on flags, and a usage error (bad flag, bad
+    value) given with `--output json` printed as the one JSON document on stdout (exit 2)."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _no_flag_metavars(command.get_params(ctx))
+        return command
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _no_flag_metavars(super().get_params(ctx))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta["acs_dns.args"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            from typer._click.exceptions import UsageError  # typer vendors click from 0.2x on
+        except ImportError:  # pragma: no cover - older typer
+            from click.exceptions import UsageError  # type: ignore[no-redef]
+        try:
+            return super().invoke(ctx)
+        except UsageError as err:
+            args = ctx.meta.get("acs_dns.args", [])
+            if not _json_requested(args) or err.ctx is None or err.ctx.parent is None:
+                raise
+            _usage_error_document(err.ctx.info_name or "acs-dns", err.format_message())
+            raise typer.Exit(2) from None
+
+
+def _no_flag_metavars(params: list[Any]) -> list[Any]:
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""  # a flag takes no value: no type label in --help
+    return params
+
+
+def _json_requested(args: list[str]) -> bool:
+    """Whether the raw arguments ask for `--output json` (read before click has parsed them)."""
+    pairs = zip(args, [*args[1:], ""], strict=True)
+    return any(
+        (a in ("--output", "-o") and b == "json") or a in ("--output=json", "-ojson") for a, b in pairs
+    )
+
+
+def _usage_error_document(command: str, message: str) -> None:
+    import os
+
+    from provisioner import annotations, render
+
+    hint = f"see acs-dns {command} --help"
+    typer.echo(render.error_document_json(command, 2, message, hint))
+    for line in annotations.run_error_lines(os.environ, command, message, hint):
+        typer.echo(line, err=True)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="acs-dns",
     help="Provision Azure Communication Services email domain records into Azure DNS, and verify them.",
     no_args_is_help=True,
@@ -31,6 +90,7 @@ app = typer.Typer(
 class Output(StrEnum):
     text = "text"
     json = "json"
+    markdown = "markdown"
 
 
 class Auth(StrEnum):
@@ -53,25 +113,47 @@ _A = "Azure"
 _B = "Behaviour"
 
 Subscription = Annotated[
-    str | None, typer.Option(envvar="AZURE_SUBSCRIPTION_ID", help="Subscription id.", rich_help_panel=_T)
+    str | None,
+    typer.Option(envvar="AZURE_SUBSCRIPTION_ID", metavar="ID", help="Subscription id.", rich_help_panel=_T),
 ]
 ResourceGroup = Annotated[
-    str | None, typer.Option(help="Resource group of the email service.", rich_help_panel=_T)
+    str | None,
+    typer.Option(
+        "--resource-group",
+        "-g",
+        metavar="NAME",
+        help="Resource group of the email service.",
+        rich_help_panel=_T,
+    ),
 ]
 EmailService = Annotated[
-    str | None, typer.Option(help="Email Communication Service name.", rich_help_panel=_T)
+    str | None,
+    typer.Option(metavar="NAME", help="Email Communication Service name.", rich_help_panel=_T),
 ]
 Domain = Annotated[
-    str | None, typer.Option(help="The custom email domain, e.g. mail.contoso.com.", rich_help_panel=_T)
+    str | None,
+    typer.Option(
+        metavar="DOMAIN", help="The custom email domain, e.g. mail.contoso.com.", rich_help_panel=_T
+    ),
 ]
 ZoneOpt = Annotated[
     str | None,
-    typer.Option("--zone", help="Azure DNS zone (default: longest public match).", rich_help_panel=_T),
+    typer.Option(
+        "--zone", metavar="ZONE", help="Azure DNS zone (default: longest public match).", rich_help_panel=_T
+    ),
 ]
-ZoneRg = Annotated[str | None, typer.Option(help="Resource group of the zone.", rich_help_panel=_T)]
+ZoneRg = Annotated[
+    str | None, typer.Option(metavar="NAME", help="Resource group of the zone.", rich_help_panel=_T)
+]
 ConfigFile = Annotated[
     Path | None,
-    typer.Option("--config", help="TOML file with [defaults] and [[domain]] entries.", rich_help_panel=_T),
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        # the backslashes keep rich markup from eating the TOML table names
+        help="TOML file with \\[defaults] and \\[\\[domain]] entries.",
+        rich_help_panel=_T,
+    ),
 ]
 CreateDomain = Annotated[
     bool | None,
@@ -94,18 +176,52 @@ CloudOpt = Annotated[Cloud, typer.Option("--cloud", help="Azure cloud.", rich_he
 ArmEndpoint = Annotated[
     str | None,
     typer.Option(
-        envvar="ACS_DNS_ARM_ENDPOINT", help="ARM endpoint URL (overrides --cloud).", rich_help_panel=_A
+        envvar="ACS_DNS_ARM_ENDPOINT",
+        metavar="URL",
+        help="ARM endpoint URL (overrides --cloud).",
+        rich_help_panel=_A,
     ),
 ]
 DnsServers = Annotated[
     list[str] | None,
     typer.Option(
-        "--dns-server", help="HOST[:PORT] to send every DNS check to (repeatable).", rich_help_panel=_A
+        "--dns-server",
+        metavar="HOST[:PORT]",
+        help="Send every DNS check there (repeatable).",
+        rich_help_panel=_A,
     ),
 ]
-OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="text, or one JSON document on stdout.")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and SDK logging.")]
-Parallel = Annotated[int, typer.Option(min=1, max=64, help="Domains processed at once.", rich_help_panel=_B)]
+_O = "Output"
+OutputOpt = Annotated[
+    Output,
+    typer.Option(
+        "--output",
+        "-o",
+        help="text; json: one JSON document on stdout (acs-dns schema); markdown: a table.",
+        rich_help_panel=_O,
+    ),
+]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks and SDK logging.", rich_help_panel=_O)]
+ProgressOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--progress/--no-progress",
+        help="Progress on stderr (default: on, but off with --output json when stderr is not a terminal).",
+        rich_help_panel=_O,
+    ),
+]
+ProgressInterval = Annotated[
+    float,
+    typer.Option(
+        min=0.1,
+        metavar="SECONDS",
+        help="Without a terminal: a line saying what is waited for at least this often.",
+        rich_help_panel=_O,
+    ),
+]
+Parallel = Annotated[
+    int, typer.Option(min=1, max=64, metavar="N", help="Domains processed at once.", rich_help_panel=_B)
+]
 PollInterval = Annotated[
     float,
     typer.Option(min=0.0, help="First verification poll delay, seconds.", rich_help_panel=_B, hidden=True),
@@ -122,10 +238,16 @@ NoWait = Annotated[
     bool, typer.Option("--no-wait", help="Return once verification is started.", rich_help_panel=_B)
 ]
 Timeout = Annotated[
-    float, typer.Option(min=1, help="Give up after this many seconds (whole run).", rich_help_panel=_B)
+    float,
+    typer.Option(
+        min=1, metavar="SECONDS", help="Give up after this many seconds (whole run).", rich_help_panel=_B
+    ),
 ]
 PropagationTimeout = Annotated[
-    float, typer.Option(min=0, help="Most seconds to wait for the zone's name servers.", rich_help_panel=_B)
+    float,
+    typer.Option(
+        min=0, metavar="SECONDS", help="Most seconds to wait for the zone's name servers.", rich_help_panel=_B
+    ),
 ]
 DryRunDetailedExitcode = Annotated[
     bool, typer.Option("--detailed-exitcode", help="With --dry-run: exit 8 when there are changes.")
@@ -133,11 +255,15 @@ DryRunDetailedExitcode = Annotated[
 SavedPlanFile = Annotated[
     Path | None,
     typer.Option(
-        "--plan", help="Apply exactly this plan (from `plan --out`), then verify.", rich_help_panel=_T
+        "--plan",
+        metavar="FILE",
+        help="Apply exactly this plan (from `plan --out`), then verify.",
+        rich_help_panel=_T,
     ),
 ]
 PlanOut = Annotated[
-    Path | None, typer.Option("--out", help="Save the plans (JSON) for `provision --plan FILE`.")
+    Path | None,
+    typer.Option("--out", metavar="FILE", help="Save the plans (JSON) for `provision --plan FILE`."),
 ]
 
 _HEAD = [  # shared parameters listed before a command's own, in --help order
@@ -159,6 +285,8 @@ _TAIL = [  # ... and after them
     ("arm_endpoint", ArmEndpoint, None),
     ("dns_server", DnsServers, None),
     ("output", OutputOpt, Output.text),
+    ("progress", ProgressOpt, None),
+    ("progress_interval", ProgressInterval, 15.0),
     ("debug", Debug, False),
 ]
 
@@ -197,25 +325,22 @@ def with_common_options(command: Callable[..., None]) -> Callable[..., None]:
 
 def _fail(command: str, common: CommonOptions, err: Exception) -> typer.Exit:
     """The one place an error that stops the whole run becomes an exit code (and the JSON error document)."""
+    import os
+
+    from provisioner import annotations, render
     from provisioner.errors import AcsDnsError, ExitCode
 
     if common.debug:
         raise err
     if not isinstance(err, AcsDnsError):
-        typer.echo(
-            f"error: unexpected {type(err).__name__}: {err} (run with --debug for a traceback)", err=True
-        )
+        message, hint = f"unexpected {type(err).__name__}: {err}", "run with --debug for a traceback"
+        if common.json_output:
+            typer.echo(render.error_document_json(command, int(ExitCode.UNEXPECTED), message, hint))
+        typer.echo(f"error: {message} ({hint})", err=True)
         return typer.Exit(int(ExitCode.UNEXPECTED))
+    _ci_lines(annotations.run_error_lines(os.environ, command, err.message, err.hint))
     if common.json_output:
-        document = {
-            "version": 1,
-            "command": command,
-            "exit_code": int(err.exit_code),
-            "error": err.message,
-            "hint": err.hint,
-            "domains": [],
-        }
-        typer.echo(json.dumps(document, indent=2))
+        typer.echo(render.error_document_json(command, int(err.exit_code), err.message, err.hint))
     else:
         typer.echo(f"error: {err.message}", err=True)
         if err.hint:
@@ -236,7 +361,7 @@ def execute(
     """Shared body of the commands: targets -> run `per_domain` (the name of a `reconcile.DomainCommand`,
     imported only now so --help stays fast) for each -> render. With `saved_plan`, the targets and their
     plans come from that file; with `plan_out`, the plans made are saved there."""
-    from provisioner import render
+    from provisioner import render, render_markdown
     from provisioner.errors import ExitCode
     from provisioner.progress import make_progress
 
@@ -258,7 +383,9 @@ def execute(
             targets = common.targets()
         settings = common.settings()
         servers = common.dns_server_addresses()
-        with make_progress(common.json_output, len(targets)) as progress:
+        with make_progress(
+            common.json_output, len(targets), interval=common.progress_interval, show=common.progress
+        ) as progress:
             reports, code = run(
                 targets,
                 settings,
@@ -266,7 +393,7 @@ def execute(
                 dns_servers=servers,
                 parallel=common.parallel,
                 progress=progress,
-                command=each,
+                command=progress.track(each),
             )
         if plan_out is not None:
             made = [plan_file.SavedPlan(r.target, r.plan) for r in reports if r.plan is not None]
@@ -287,12 +414,34 @@ def execute(
                 traceback.print_exception(report.error, file=sys.stderr)
     if common.json_output:
         typer.echo(render.document_json(command, reports, code))
+    elif common.output == Output.markdown:
+        typer.echo(render_markdown.markdown_table(command, reports, code))
     else:
-        for report in reports:
-            typer.echo(render.report_text(report))
-        if len(reports) > 1:
-            typer.echo(render.summary_text(reports, code))
+        typer.echo(render.run_text(reports, code))
+    _ci_report(command, reports, code)
     raise typer.Exit(int(code))
+
+
+def _ci_lines(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(line, err=True)
+
+
+def _ci_report(command: str, reports: list[Any], code: int) -> None:
+    """In CI: annotations on stderr (GitHub workflow commands, Azure Pipelines logging commands) and the
+    markdown summary appended to $GITHUB_STEP_SUMMARY."""
+    import os
+
+    from provisioner import annotations
+
+    _ci_lines(annotations.ci_lines(os.environ, command, reports))
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        try:
+            with open(path, "a", encoding="utf-8") as summary:
+                summary.write(annotations.step_summary(command, reports, code))
+        except OSError as exc:
+            typer.echo(f"warning: cannot append to GITHUB_STEP_SUMMARY {path}: {exc.strerror}", err=True)
 
 
 def _plan_alone(common: CommonOptions, options: RunOptions) -> None:
@@ -358,6 +507,14 @@ def plan(
 
 
 @app.command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the --output json document."""
+    from provisioner.schema import schema_json
+
+    typer.echo(schema_json())
+
+
+@app.command()
 def demo(
     output: OutputOpt = Output.text,
 ) -> None:
@@ -368,24 +525,32 @@ def demo(
 
 
 sandbox_app = typer.Typer(
-    help="The local Azure sandbox (ARM over HTTPS + authoritative DNS).", no_args_is_help=True
+    cls=_Group, help="The local Azure sandbox (ARM over HTTPS + authoritative DNS).", no_args_is_help=True
 )
 app.add_typer(sandbox_app, name="sandbox")
 
 
 @sandbox_app.command("serve")
 def sandbox_serve(
-    port: Annotated[int, typer.Option(help="ARM HTTPS port (0 = any free port).")] = 0,
-    dns_port: Annotated[int, typer.Option(help="DNS port, UDP and TCP (0 = any free port).")] = 0,
-    latency_ms: Annotated[float, typer.Option(help="Added latency per ARM request, in milliseconds.")] = 0.0,
+    port: Annotated[int, typer.Option(metavar="PORT", help="ARM HTTPS port (0 = any free port).")] = 0,
+    dns_port: Annotated[
+        int, typer.Option(metavar="PORT", help="DNS port, UDP and TCP (0 = any free port).")
+    ] = 0,
+    latency_ms: Annotated[
+        float, typer.Option(metavar="MS", help="Added latency per ARM request, in milliseconds.")
+    ] = 0.0,
     fault_rate: Annotated[
-        float, typer.Option(help="Share of ARM requests answered with a random fault.")
+        float, typer.Option(metavar="SHARE", help="Share of ARM requests answered with a random fault.")
     ] = 0.0,
     throttle: Annotated[
         bool, typer.Option(help="Enforce ARM's per-subscription token buckets (429).")
     ] = False,
-    verify_delay: Annotated[float, typer.Option(help="Seconds a verification takes to decide.")] = 0.0,
-    propagation_delay: Annotated[float, typer.Option(help="Seconds before DNS changes are served.")] = 0.0,
+    verify_delay: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Seconds a verification takes to decide.")
+    ] = 0.0,
+    propagation_delay: Annotated[
+        float, typer.Option(metavar="SECONDS", help="Seconds before DNS changes are served.")
+    ] = 0.0,
     seed: Annotated[
         Path | None,
         typer.Option(help="TOML world to start with (see acs_sandbox/examples/world.toml).", metavar="FILE"),

@@ -56,7 +56,9 @@ class CommonOptions:
     cloud: str = "public"
     arm_endpoint: str | None = None
     dns_servers: tuple[str, ...] = ()
-    output: str = "text"
+    output: str = "text"  # text | json | markdown
+    progress: bool | None = None  # None: on, but off for JSON output when stderr is not a terminal
+    progress_interval: float = 15.0  # heartbeat, seconds, when stderr is not a terminal
     debug: bool = False
     parallel: int = DEFAULT_PARALLEL
 

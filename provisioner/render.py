@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
+from provisioner.errors import ExitCode
 from provisioner.model import Zone
 from provisioner.plan import Action, Change
 from provisioner.report import DomainReport
@@ -43,7 +45,7 @@ def report_json(report: DomainReport) -> dict[str, Any]:
         "verification": {
             str(k): {
                 "status": report.states.get(k, NOT_STARTED).status,
-                "errorCode": report.states.get(k, NOT_STARTED).error_code,
+                "error_code": report.states.get(k, NOT_STARTED).error_code,
             }
             for k in report.kinds
         },
@@ -56,12 +58,25 @@ def report_json(report: DomainReport) -> dict[str, Any]:
 
 
 def document_json(command: str, reports: list[DomainReport], exit_code: int) -> str:
-    """The single JSON document `--output json` prints (schema in the README)."""
+    """The single JSON document `--output json` prints (its JSON Schema: `provisioner.schema`)."""
     body = {
         "version": JSON_VERSION,
         "command": command,
         "exit_code": int(exit_code),
         "domains": [report_json(r) for r in reports],
+    }
+    return json.dumps(body, indent=2)
+
+
+def error_document_json(command: str, exit_code: int, error: str, hint: str | None) -> str:
+    """The JSON document of a run stopped before any domain started (usage, configuration, credential)."""
+    body = {
+        "version": JSON_VERSION,
+        "command": command,
+        "exit_code": int(exit_code),
+        "error": error,
+        "hint": hint,
+        "domains": [],
     }
     return json.dumps(body, indent=2)
 
@@ -100,9 +115,51 @@ def report_text(report: DomainReport) -> str:
     return "\n".join(lines)
 
 
-def summary_text(reports: list[DomainReport], exit_code: int) -> str:
+def with_fix(message: str, hint: str | None) -> str:
+    """'message. Fix: hint' (one string, for a table cell or an annotation)."""
+    message = message.strip()
+    if not hint:
+        return message
+    return f"{message.rstrip('.')}. Fix: {hint}" if message else f"Fix: {hint}"
+
+
+SUCCESS = frozenset({ExitCode.OK, ExitCode.CHANGES_PENDING})
+
+
+def failed(report: DomainReport) -> bool:
+    return report.exit_code not in SUCCESS
+
+
+def failures_first(reports: Sequence[DomainReport]) -> list[DomainReport]:
+    """Failed domains first (in run order), then the others (in run order)."""
+    return sorted(reports, key=lambda r: not failed(r))
+
+
+def totals_line(reports: Sequence[DomainReport], exit_code: int) -> str:
+    """'3 domain(s): 1 refused, 2 verified; failed: a.example; exit 5' (the failed domains named)."""
     counts: dict[str, int] = {}
     for r in reports:
         counts[str(r.result)] = counts.get(str(r.result), 0) + 1
     parts = ", ".join(f"{n} {result}" for result, n in sorted(counts.items()))
-    return f"{len(reports)} domain(s): {parts}; exit {int(exit_code)}"
+    bad = [r.target.domain for r in failures_first(reports) if failed(r)]
+    named = f"; failed: {', '.join(bad)}" if bad else ""
+    return f"{len(reports)} domain(s): {parts}{named}; exit {int(exit_code)}"
+
+
+def summary_lines(reports: Sequence[DomainReport]) -> list[str]:
+    """One line per domain, failures first."""
+    lines = []
+    for r in failures_first(reports):
+        mark = "FAILED" if failed(r) else "ok"
+        lines.append(f"  {mark:<6} {r.target.domain}: {r.result} (exit {int(r.exit_code)})")
+    return lines
+
+
+def run_text(reports: Sequence[DomainReport], exit_code: int) -> str:
+    """The text result: each domain's report (failures first); with several domains, then one line per
+    domain (failures first) and the totals line naming the failed domains."""
+    ordered = failures_first(reports)
+    blocks = [report_text(r) for r in ordered]
+    if len(reports) > 1:
+        blocks.append("\n".join(["summary:", *summary_lines(reports), totals_line(reports, exit_code)]))
+    return "\n".join(blocks)

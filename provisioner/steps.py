@@ -314,6 +314,7 @@ def check_served(
     """Check the delegation (a zone created moments ago gets a short, bounded while to show up), then wait
     until each of the zone's name servers serves every record, at most `propagation_timeout`."""
     checker = session.checker
+    say("waiting for the zone's name servers to serve the records")
     settle_until = session.clock() + min(propagation_timeout, DELEGATION_SETTLE_SECONDS)
     delegation = checker.delegation(zone.name, zone.name_servers)
     while not delegation.delegated and session.clock() + interval <= settle_until:
@@ -420,6 +421,7 @@ def poll_verification(
                     + ", ".join(f"{k} ({states.get(k, v.NOT_STARTED).status})" for k in waiting),
                     "re-run acs-dns later (it starts nothing twice), or raise --timeout",
                 )
+            say(f"next poll in {delay:g}s")  # bookkeeping for the progress display, not a state change
             session.sleep(delay)
     except AcsDnsError as err:
         return Polled(states, Outcome.failed(err))

@@ -91,3 +91,10 @@ def communication_client(sb: Sandbox, **kwargs: object):
     return CommunicationServiceManagementClient(
         SandboxCredential(), SUBSCRIPTION, base_url=sb.arm_endpoint, connection_verify=sb.ca_bundle, **kwargs
     )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.e2e_helpers import VALIDATED
+
+    if VALIDATED[0]:
+        terminalreporter.write_line(f"JSON documents validated against `acs-dns schema`: {VALIDATED[0]}")

@@ -8,12 +8,15 @@ DNS server serves every public zone of every subscription, hence unique zone nam
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import requests
 from azure.mgmt.communication import CommunicationServiceManagementClient
 from azure.mgmt.dns import DnsManagementClient
@@ -262,21 +265,50 @@ class World:
 # ---- CLI ------------------------------------------------------------------------------------------
 def invoke(sb: Sandbox | None, args: Sequence[str], env: dict[str, str] | None = None) -> Result:
     """Run `acs-dns ARGS` in-process; the sandbox's ARM endpoint and CA bundle come from the environment,
-    as a user would set them."""
+    as a user would set them. Whatever `--output json` prints is checked against the published schema."""
     full_env = {}
     if sb is not None:
         full_env = {"ACS_DNS_ARM_ENDPOINT": sb.arm_endpoint, "REQUESTS_CA_BUNDLE": sb.ca_bundle}
     full_env.update(env or {})
-    return CliRunner().invoke(app, list(args), env=full_env)
+    result = CliRunner().invoke(app, list(args), env=full_env)
+    if json_requested(args) and result.stdout.strip():
+        document(result)
+    return result
+
+
+def json_requested(args: Sequence[str]) -> bool:
+    pairs = zip(args, [*args[1:], ""], strict=True)
+    return any(
+        (a in ("--output", "-o") and b == "json") or a in ("--output=json", "-ojson") for a, b in pairs
+    )
+
+
+VALIDATED = [0]  # JSON documents checked against the schema in this test session (reported by conftest)
+
+
+def valid_document(text: str) -> dict[str, Any]:
+    """`text` parsed as the one JSON document `--output json` prints, validated against `acs-dns schema`."""
+    doc = json.loads(text)
+    schema_validator().validate(doc)
+    VALIDATED[0] += 1
+    return doc
+
+
+@functools.cache
+def schema_validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(invoke(None, ["schema"]).stdout)  # as a user gets it
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
 
 
 def document(result: Result) -> dict[str, Any]:
-    """The one JSON document on stdout (fails the test with everything printed if it is not one)."""
+    """The one JSON document on stdout, valid by the schema (fails the test with everything printed if
+    it is not one)."""
     try:
-        return json.loads(result.stdout)
-    except json.JSONDecodeError as exc:
+        return valid_document(result.stdout)
+    except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
         raise AssertionError(
-            f"stdout is not one JSON document ({exc}); exit {result.exit_code}\n"
+            f"stdout is not one valid JSON document ({exc}); exit {result.exit_code}\n"
             f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}\nexception: {result.exception!r}"
         ) from None
 
@@ -305,6 +337,25 @@ def changes_by_name(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, A
 
 def owner_marked(record: dict[str, Any], domain: str) -> bool:
     return record["metadata"].get(OWNER_METADATA_KEY) == domain
+
+
+def two_domains(w: World, tmp_path: Path) -> tuple[Path, str, str]:
+    """A config of two domains in one zone: `mail.` provisions cleanly, `news.` is refused (its SPF ends in
+    ~all and --spf-hardfail is not given)."""
+    zone = unique_zone("ci")
+    w.email_service()
+    w.zone(zone)
+    good, bad = f"mail.{zone}", f"news.{zone}"
+    w.email_domain(good)
+    w.email_domain(bad)
+    w.txt(zone, "news", ["v=spf1 include:_spf.newsletter.example ~all"])
+    config = tmp_path / "domains.toml"
+    config.write_text(
+        "[defaults]\n"
+        f'subscription = "{w.sub}"\nresource_group = "{EMAIL_RG}"\nemail_service = "{EMAIL_SERVICE}"\n'
+        f'[[domain]]\nname = "{good}"\n[[domain]]\nname = "{bad}"\nzone = "{zone}"\n'
+    )
+    return config, good, bad
 
 
 # ---- the sandbox's own (non-ARM) paths ------------------------------------------------------------

@@ -116,7 +116,7 @@ def test_plan_json_document_shape(w: World) -> None:
         "after": [DKIM1_TARGET],
         "notes": [],
     }
-    assert report["verification"] == {k: {"status": "NotStarted", "errorCode": None} for k in KINDS}
+    assert report["verification"] == {k: {"status": "NotStarted", "error_code": None} for k in KINDS}
     assert report["result"] == "changes-pending"
     assert report["written"] == [] and report["started"] == []
 

@@ -41,6 +41,7 @@ from tests.e2e_helpers import (
     EMAIL_RG,
     EMAIL_SERVICE,
     World,
+    valid_document,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +147,7 @@ def run_to_end(sb: Sandbox, config: Path, timeout: float = 90) -> tuple[subproce
         command(sb, config), env=child_env(sb), cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
     try:
-        doc = json.loads(proc.stdout)
+        doc = valid_document(proc.stdout)
     except json.JSONDecodeError:
         raise AssertionError(f"stdout is not one JSON document\n{describe(proc)}") from None
     return proc, doc
@@ -537,7 +538,7 @@ def test_ctrl_c_exits_130_and_reports_what_was_written(tmp_path: Path, stderr_is
         assert proc.returncode == 130, explain
         assert took < 5, f"{took:.1f}s from Ctrl-C to exit\n{explain}"
         assert "Traceback" not in err and "KeyboardInterrupt" not in err, explain
-        doc = json.loads(out)  # stdout is one JSON document, nothing else
+        doc = valid_document(out)  # stdout is one JSON document, nothing else
         assert doc["exit_code"] == 130, explain
         reports = {d["domain"]: d for d in doc["domains"]}
         assert sorted(reports) == sorted(CTRL_C_DOMAINS), explain

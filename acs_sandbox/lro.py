@@ -6,10 +6,12 @@ verification answer 202 with both (azure-api.md §2.3, the spec examples). The o
 recording; others "InProgress", ARM's generic value) and its `Location` answers 202, until the delay is
 over; then the status is "Succeeded" and the `Location` answers 204.
 
-Every in-progress answer carries a retry hint that the Azure SDK honours without breaking: a whole number
-of seconds in `Retry-After` when the remaining time is a second or more, else `retry-after-ms` (the
-generated ACS code does `int()` on `Retry-After`, so a fractional value crashes it, and `Retry-After: 0` is
-ignored by the poller, which then waits its full `polling_interval`).
+The first answer carries `Retry-After` in whole seconds (at least 1, as the spec examples show it on
+initiate/cancelVerification): azure-core's poller makes its first status request at once whatever it says.
+Every later in-progress answer carries the precise hint: whole seconds in `Retry-After` when a second or
+more remains, else `retry-after-ms` (the generated ACS code does `int()` on `Retry-After`, so a fractional
+value crashes it, and `Retry-After: 0` is ignored by the poller, which then waits its full
+`polling_interval`).
 """
 
 from __future__ import annotations
@@ -118,7 +120,8 @@ class Operations:
         self, request: Request, op: Operation, *, async_operation: bool = True, location: bool = False
     ) -> dict[str, str]:
         status_url, result_url = self._urls(request, op)
-        headers = retry_hint(self.remaining(op))
+        remaining = self.remaining(op)
+        headers = {"Retry-After": str(max(1, math.ceil(remaining)))} if remaining > 0 else {}
         if async_operation:
             headers["Azure-AsyncOperation"] = status_url
         if location:

@@ -32,6 +32,8 @@ class SandboxOptions:
     verify_delay: float = 0.0
     propagation_delay: float = 0.0
     seed: int | None = None
+    # seconds a Microsoft.Communication long-running operation stays in progress (short: tests stay fast)
+    operation_delay: float = 0.05
 
 
 class Sandbox:
@@ -54,7 +56,7 @@ class Sandbox:
         self.verifier = Verifier(self.state, ("127.0.0.1", self._dns.port), verify_delay=opts.verify_delay)
         router = Router()
         zones.register(router, self.state)
-        communication.register(router, self.state, self.verifier)
+        communication.register(router, self.state, self.verifier, opts.operation_delay)
         self.app = ArmApp(router, realism.hooks_for(opts))
         admin.register(self.app, self.state)
         self._arm = ArmServer(self.app, str(certs.cert), str(certs.key), port=opts.port)

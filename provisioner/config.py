@@ -15,7 +15,10 @@ keys (`_Layout`); a key it cannot place is reported at its table's header line.
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import difflib
+import functools
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provisioner.errors import UsageError
+from provisioner.names import normalize_domain
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,11 @@ _REQUIRED = ("subscription", "resource_group", "email_service", "name")
 _INVALID = object()  # stands in for a value already reported as bad, so it is not also reported missing
 
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
-_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
-_RESOURCE_NAME = re.compile(r"[^\s/]+")
+# ARM's published name rules (common-types ResourceGroupNameParameter; EmailServices.json EmailServiceName).
+# The SDKs do not check them, so a bad name would otherwise come back from Azure as "not found".
+_RESOURCE_GROUP = re.compile(r"[-\w._()]{1,90}")
+_EMAIL_SERVICE = re.compile(r"[a-zA-Z0-9-]{1,63}")
+_SUBSCRIPTION_FIX = "find yours with: az account list --query [].id --output tsv"
 _FILE_HINT = (
     "each [[domain]] needs name, subscription, resource_group and email_service (in the entry, in "
     "[defaults] or as flags); see config/domains.example.toml"
@@ -152,7 +159,7 @@ def target_from_flags(values: Mapping[str, object]) -> DomainTarget:
 
 def _read_toml(path: Path) -> tuple[str, dict[str, object]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8").removeprefix("\ufeff")  # a BOM, as Windows editors save
     except UnicodeDecodeError as exc:
         raise UsageError(f"configuration file {path} is not UTF-8 text: {exc}", "save it as UTF-8") from exc
     except OSError as exc:
@@ -162,8 +169,15 @@ def _read_toml(path: Path) -> tuple[str, dict[str, object]]:
         ) from exc
     try:
         return text, tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:  # its message already says "(at line L, column C)"
-        raise UsageError(f"{path}: invalid TOML: {exc}", "fix the syntax at that line") from exc
+    except (
+        tomllib.TOMLDecodeError
+    ) as exc:  # its message says "(at line L, column C)" or "(at end of document)"
+        last = len(text.rstrip("\n").split("\n"))
+        message = str(exc).replace("(at end of document)", f"(at line {last}, the end of the file)")
+        raise UsageError(
+            f"{path}: invalid TOML: {message}",
+            "fix the syntax at that line (at the end of the file: close what an earlier line opened)",
+        ) from exc
 
 
 # --- validation ------------------------------------------------------------------------------------------
@@ -196,7 +210,7 @@ def _flag_where(key: str) -> _Where:
 
 
 def _file_where(
-    path: Path, layout: _Layout, section: _Section | None, label: str, fallback_line: int = 0
+    path: Path, layout: _Layout, section: _Section, label: str, fallback_line: int = 0
 ) -> Callable[[str], _Where]:
     def where(key: str) -> _Where:
         line = layout.key_line(section, key) or fallback_line
@@ -239,45 +253,66 @@ def _build(merged: Mapping[str, object], zone_where: _Where, problems: _Problems
 
 
 def _normalise(key: str, value: object) -> object:
-    """The value in canonical form; ValueError says what is wrong with it."""
+    """The value in canonical form; ValueError says what is wrong with it and how to fix it."""
     if key in _BOOL_KEYS:
         if not isinstance(value, bool):
             raise ValueError(f"must be true or false, not {_describe(value)}")
         return value
     if not isinstance(value, str):
         raise ValueError(f"must be a string, not {_describe(value)}")
+    if not value.isprintable():
+        raise ValueError(f"{_quote(value)} holds a line break or another control character; remove it")
     if key == "subscription":
         if not _GUID.fullmatch(value):
             raise ValueError(
-                f'"{value}" is not a subscription ID (a GUID like 00000000-0000-0000-0000-000000000000)'
+                f"{_quote(value)} is not a subscription ID: it must be a GUID like "
+                f"00000000-0000-0000-0000-000000000000 ({_SUBSCRIPTION_FIX})"
             )
         return value.lower()
     if key in ("name", "zone"):
         return _domain_name(value)
-    if not _RESOURCE_NAME.fullmatch(value):
-        raise ValueError(f'"{value}" is not a resource name (it must be non-empty, without spaces or "/")')
+    if key == "email_service":
+        if not _EMAIL_SERVICE.fullmatch(value):
+            raise ValueError(
+                f"{_quote(value)} is not an email service name: 1-63 letters, digits and hyphens "
+                "(the Email Communication Service resource's name, as in the portal)"
+            )
+        return value
+    if not _RESOURCE_GROUP.fullmatch(value) or value.endswith("."):
+        raise ValueError(
+            f'{_quote(value)} is not a resource group name: 1-90 letters, digits, "-", "_", ".", "(" or ")", '
+            'not ending in "." (list yours with: az group list --query [].name --output tsv)'
+        )
     return value
 
 
 def _domain_name(value: str) -> str:
-    """`value` lower-cased without its trailing dot; ValueError if it is not a valid DNS name."""
-    name = value.lower().removesuffix(".")
-    if not name:
-        raise ValueError("must be a domain name, not empty")
-    if len(name) > 253:
-        raise ValueError(f'"{value}" is longer than 253 characters')
-    for label in name.split("."):
-        if not _LABEL.fullmatch(label):
-            raise ValueError(
-                f'"{value}" is not a valid domain name: each dot-separated label must be 1-63 letters, '
-                "digits, hyphens or underscores, not starting or ending with a hyphen"
-            )
+    """`value` lower-cased without its trailing dot; ValueError (with the fix) if it is not a domain name."""
+    try:
+        name = normalize_domain(value)
+    except UsageError as exc:
+        fix = exc.hint or ""
+        if not value.isascii():
+            with contextlib.suppress(UnicodeError):  # a name the IDNA codec refuses keeps the plain fix
+                fix = f'write it in its ASCII (IDNA) form: "{value.encode("idna").decode("ascii")}"'
+        raise ValueError(f"{exc.message}; {fix}" if fix else exc.message) from exc
+    if "." not in name:
+        raise ValueError(
+            f"{_quote(value)} is not a valid domain name here: it needs at least two labels, like contoso.com "
+            "(give the full name, not just the host part)"
+        )
     return name
+
+
+def _quote(value: str) -> str:
+    """`value` in double quotes, with control characters escaped so a message stays on its line."""
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in value)
+    return f'"{shown}"'
 
 
 def _describe(value: object) -> str:
     if isinstance(value, str):
-        return f'the string "{value}"'
+        return f"the string {_quote(value)}"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, int | float):
@@ -299,35 +334,44 @@ class _Section:
 
 
 class _Layout:
-    """Where table headers and keys sit in the file text. Simple line scanning: good for ordinary files."""
+    """Where table headers and keys sit in the file text. Simple line scanning: good for ordinary files.
+
+    Built once per file and indexed, so placing every key of N entries takes time linear in the file.
+    """
 
     def __init__(self, text: str) -> None:
         self._lines = text.split("\n")  # as tomllib counts lines
         heads = [(0, "", False)]
         for index, line in enumerate(self._lines):
             if match := _HEADER.fullmatch(line):
-                heads.append((index + 1, match[2].strip("\"'"), match[1] == "[["))
+                name = ".".join(part.strip().strip("\"'") for part in match[2].split("."))
+                heads.append((index + 1, name, match[1] == "[["))
         ends = [line - 1 for line, _, _ in heads[1:]] + [len(self._lines)]
-        self._sections = [
-            _Section(name, array, line, range(line, end))
-            for (line, name, array), end in zip(heads, ends, strict=True)
-        ]
+        self._by_name: dict[tuple[str, bool], list[_Section]] = {}
+        self._under: dict[str, list[int]] = {}  # "a", "a.b" -> lines of the headers [a.b...], ascending
+        for (line, name, array), end in zip(heads, ends, strict=True):
+            self._by_name.setdefault((name, array), []).append(_Section(name, array, line, range(line, end)))
+            parts = name.split(".")
+            for depth in range(1, len(parts) + 1) if line else ():
+                self._under.setdefault(".".join(parts[:depth]), []).append(line)
 
-    def section(self, name: str, index: int = 0, *, array: bool = False) -> _Section | None:
-        """The index-th table called `name` ([[name]] if `array`)."""
-        found = [s for s in self._sections if s.name == name and s.array == array]
-        return found[index] if index < len(found) else None
+    def section(self, name: str, index: int = 0, *, array: bool = False) -> _Section:
+        """The index-th table called `name` ([[name]] if `array`); one without a header has line 0."""
+        found = self._by_name.get((name, array), [])
+        return found[index] if index < len(found) else _Section(name, array, 0, range(0))
 
-    def key_line(self, section: _Section | None, key: str) -> int:
-        """The line of `key = ...` within `section`, else the section's header line; 0 if unknown."""
-        if section is None:
-            return 0
-        if section.name == "":  # top level: a key, or else the header of a table by that name
-            header = next((s for s in self._sections if s.line and s.name.split(".")[0] == key), None)
-            if header is not None:
-                return header.line
-        pattern = re.compile(rf"""\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*[=.]""")
+    def key_line(self, section: _Section, key: str) -> int:
+        """The line of `key = ...` within `section`, else of a sub-table header `[section.key...]` after it,
+        else the section's header line; 0 if unknown."""
+        pattern = _key_pattern(key)
         for index in section.body:
             if pattern.match(self._lines[index]):
                 return index + 1
-        return section.line
+        headers = self._under.get(f"{section.name}.{key}" if section.name else key, [])
+        after = bisect.bisect_right(headers, section.line)
+        return headers[after] if after < len(headers) else section.line
+
+
+@functools.lru_cache(maxsize=256)
+def _key_pattern(key: str) -> re.Pattern[str]:
+    return re.compile(rf"""\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*[=.]""")

@@ -114,14 +114,9 @@ class CommunicationApi(RouteGroup):
             ("POST", DOMAIN + r"/cancelVerification", "domains.cancel", self.cancel),
         ]
 
-    def _provisioning(self, resource_id: str) -> str:
-        """ "Accepted" while the resource's create operation runs, then "Succeeded"."""
-        running = self.operations.running(resource_id)
-        return running.running_status if running is not None else "Succeeded"
-
     def _created(self, request: Request, sub: str, resource_id: str, body: dict[str, Any]) -> Response:
-        op = self.operations.start(sub, resource_id, running_status="Accepted")
-        body["properties"]["provisioningState"] = self._provisioning(resource_id)
+        op = self.operations.start(sub, resource_id, creating=True)
+        body["properties"]["provisioningState"] = self.operations.provisioning_state(resource_id)
         return Response(201, body, self.operations.headers(request, op))
 
     def _deleted(self, request: Request, sub: str, resource_id: str) -> Response:
@@ -139,7 +134,7 @@ class CommunicationApi(RouteGroup):
             "tags": dict(service.tags),
             "systemData": self.system.get(resource_id),
             "properties": {
-                "provisioningState": self._provisioning(resource_id),
+                "provisioningState": self.operations.provisioning_state(resource_id),
                 "dataLocation": service.data_location,
             },
         }
@@ -275,7 +270,7 @@ class CommunicationApi(RouteGroup):
             if domain.tags:
                 body["tags"] = dict(domain.tags)
             body["properties"] = {
-                "provisioningState": self._provisioning(resource_id),
+                "provisioningState": self.operations.provisioning_state(resource_id),
                 "dataLocation": domain.data_location,
                 "fromSenderDomain": self._sender_domain(domain),
                 "mailFromSenderDomain": self._sender_domain(domain),

@@ -136,9 +136,8 @@ class CommunicationServicesApi(RouteGroup):
     # ---- bodies -------------------------------------------------------------------------------------
     def _cs_body(self, service: CommunicationServiceState) -> dict[str, Any]:
         resource_id = cs_id(service)
-        running = self.operations.running(resource_id)
         properties: dict[str, Any] = {
-            "provisioningState": running.running_status if running else "Succeeded",
+            "provisioningState": self.operations.provisioning_state(resource_id),
             "hostName": host_name(service),
             "dataLocation": service.data_location,
             "version": VERSION,
@@ -275,7 +274,7 @@ class CommunicationServicesApi(RouteGroup):
         self.system.touch(resource_id, created=existing is None)
         if existing:
             return Response(200, self._cs_body(service))
-        op = self.operations.start(p["sub"], resource_id, running_status="Accepted")
+        op = self.operations.start(p["sub"], resource_id, creating=True)
         return Response(201, self._cs_body(service), self.operations.headers(request, op))
 
     def patch_cs(self, request: Request) -> Response:

@@ -30,6 +30,7 @@ from acs_sandbox.http import Request, Response, Router, arm_error
 PROVIDER = "Microsoft.Communication"
 API_VERSION = "2025-09-01"
 OPERATION_LOCATION = "WESTUS2"  # the region in real operation-status URLs; any value works for the SDK
+KEEP_OPERATIONS = 20000  # operations remembered for their status URLs (a client polls within seconds)
 DEFAULT_DELAY = 0.05  # seconds an operation stays in progress (SandboxOptions.operation_delay)
 
 _OPERATIONS = r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.Communication/locations/(?P<loc>[^/]+)"
@@ -68,6 +69,7 @@ class Operations:
         self.clock = clock
         self._lock = threading.Lock()
         self._operations: dict[str, Operation] = {}
+        self._creating: dict[str, Operation] = {}  # resource id (lower-case) -> its running create
 
     def register(self, router: Router) -> None:
         router.add(
@@ -83,7 +85,8 @@ class Operations:
             self.result,
         )
 
-    def start(self, subscription: str, resource_id: str, running_status: str = "InProgress") -> Operation:
+    def start(self, subscription: str, resource_id: str, *, creating: bool = False) -> Operation:
+        """A new operation on `resource_id`; while a create runs, the resource reports "Accepted"."""
         now = self.clock()
         op = Operation(
             op_id=str(uuid.uuid4()),
@@ -93,21 +96,28 @@ class Operations:
             done_at=now + self.delay,
             start_time=now_iso(),
             end_time=now_iso(self.delay),
-            running_status=running_status,
+            running_status="Accepted" if creating else "InProgress",
         )
         with self._lock:
+            if len(self._operations) >= KEEP_OPERATIONS:  # forget the oldest half, long finished by now
+                for old in sorted(self._operations.values(), key=lambda o: o.started)[: KEEP_OPERATIONS // 2]:
+                    del self._operations[old.op_id]
             self._operations[op.op_id] = op
+            if creating:
+                self._creating[resource_id.lower()] = op
         return op
 
     def remaining(self, op: Operation) -> float:
         return max(0.0, op.done_at - self.clock())
 
-    def running(self, resource_id: str) -> Operation | None:
-        """The newest operation on `resource_id` that is still in progress."""
+    def provisioning_state(self, resource_id: str) -> str:
+        """ "Accepted" while the resource's create operation runs, then "Succeeded"."""
         with self._lock:
-            ops = [o for o in self._operations.values() if o.resource_id.lower() == resource_id.lower()]
-        ops = [o for o in ops if self.remaining(o) > 0]
-        return max(ops, key=lambda o: o.started) if ops else None
+            op = self._creating.get(resource_id.lower())
+            if op is not None and self.remaining(op) <= 0:
+                del self._creating[resource_id.lower()]
+                op = None
+        return "Succeeded" if op is None else op.running_status
 
     # ---- headers of the first answer --------------------------------------------------------------
     def _urls(self, request: Request, op: Operation) -> tuple[str, str]:

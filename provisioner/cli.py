@@ -89,6 +89,33 @@ Takeover = Annotated[
     bool | None,
     typer.Option("--takeover", help="Repoint DKIM CNAMEs that acs-dns did not create.", rich_help_panel=_B),
 ]
+_L = "Sending (link, senders, DMARC)"
+CommunicationService = Annotated[
+    str | None,
+    typer.Option(help="Link the domain to this Communication Services resource.", rich_help_panel=_L),
+]
+CommunicationRg = Annotated[
+    str | None,
+    typer.Option(help="Its resource group (default: the email service's).", rich_help_panel=_L),
+]
+Senders = Annotated[
+    list[str] | None,
+    typer.Option("--sender", help="USER[=Display Name]: a sender username (repeatable).", rich_help_panel=_L),
+]
+Dmarc = Annotated[
+    str | None,
+    typer.Option(help='The _dmarc TXT to write when none exists, e.g. "v=DMARC1; p=none".', rich_help_panel=_L),
+]
+DmarcReplace = Annotated[
+    bool | None,
+    typer.Option("--dmarc-replace", help="Replace an existing, different DMARC record.", rich_help_panel=_L),
+]
+PruneToken = Annotated[
+    bool | None,
+    typer.Option(
+        "--prune-token", help="Remove the verification token once Domain is Verified.", rich_help_panel=_L
+    ),
+]
 AuthOpt = Annotated[Auth, typer.Option("--auth", help="Credential to use.", rich_help_panel=_A)]
 CloudOpt = Annotated[Cloud, typer.Option("--cloud", help="Azure cloud.", rich_help_panel=_A)]
 ArmEndpoint = Annotated[
@@ -151,6 +178,12 @@ _HEAD = [  # shared parameters listed before a command's own, in --help order
     ("create_domain", CreateDomain, None),
     ("spf_hardfail", SpfHardfail, None),
     ("takeover", Takeover, None),
+    ("communication_service", CommunicationService, None),
+    ("communication_resource_group", CommunicationRg, None),
+    ("sender", Senders, None),
+    ("dmarc", Dmarc, None),
+    ("dmarc_replace", DmarcReplace, None),
+    ("prune_token", PruneToken, None),
 ]
 _TAIL = [  # ... and after them
     ("parallel", Parallel, 16),
@@ -165,8 +198,9 @@ _TAIL = [  # ... and after them
 
 def _common(values: dict[str, Any]) -> CommonOptions:
     servers = tuple(values.pop("dns_server") or ())
+    senders = tuple(values.pop("sender", None) or ())
     plain = {k: getattr(v, "value", v) for k, v in values.items()}
-    return CommonOptions(dns_servers=servers, **plain)
+    return CommonOptions(dns_servers=servers, sender=senders, **plain)
 
 
 def with_common_options(command: Callable[..., None]) -> Callable[..., None]:

@@ -42,6 +42,13 @@ class DomainTarget:
     spf_hardfail: bool = False
     takeover: bool = False
     create_domain: bool = False
+    # going on to "sending" (issue 9): link, senders, DMARC, token clean-up
+    communication_service: str | None = None  # link the domain to this Communication Services resource
+    communication_resource_group: str | None = None  # None: the email service's resource group
+    senders: tuple[tuple[str, str | None], ...] = ()  # (username, display name or None)
+    dmarc: str | None = None  # the _dmarc TXT value to write when none exists
+    dmarc_replace: bool = False  # replace an existing, different DMARC record
+    prune_token: bool = False  # remove the verification token acs-dns added once Domain is Verified
 
     @property
     def key(self) -> str:
@@ -49,9 +56,12 @@ class DomainTarget:
         return f"{self.subscription}/{self.resource_group}/{self.email_service}/{self.domain}"
 
 
-_BOOL_KEYS = frozenset({"spf_hardfail", "takeover", "create_domain"})
+_BOOL_KEYS = frozenset({"spf_hardfail", "takeover", "create_domain", "dmarc_replace", "prune_token"})
+_LIFECYCLE_KEYS = frozenset({"communication_service", "communication_resource_group", "senders", "dmarc"})
 SETTING_KEYS: frozenset[str] = (
-    frozenset({"subscription", "resource_group", "email_service", "zone", "zone_resource_group"}) | _BOOL_KEYS
+    frozenset({"subscription", "resource_group", "email_service", "zone", "zone_resource_group"})
+    | _BOOL_KEYS
+    | _LIFECYCLE_KEYS
 )
 _DOMAIN_KEYS = SETTING_KEYS | {"name"}
 _REQUIRED = ("subscription", "resource_group", "email_service", "name")
@@ -62,6 +72,9 @@ _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 # The SDKs do not check them, so a bad name would otherwise come back from Azure as "not found".
 _RESOURCE_GROUP = re.compile(r"[-\w._()]{1,90}")
 _EMAIL_SERVICE = re.compile(r"[a-zA-Z0-9-]{1,63}")
+_COMMUNICATION_SERVICE = re.compile(r"[-\w]{1,63}")  # CommunicationServices.json CommunicationServiceName
+# a sender username is the local part of the MailFrom address (RFC 5322 dot-atom, 1-64 characters)
+_SENDER = re.compile(r"(?=.{1,64}\Z)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
 _SUBSCRIPTION_FIX = "find yours with: az account list --query [].id --output tsv"
 _FILE_HINT = (
     "each [[domain]] needs name, subscription, resource_group and email_service (in the entry, in "
@@ -202,6 +215,8 @@ class _Problems:
 
 
 def _flag(key: str) -> str:
+    if key == "senders":
+        return "--sender"
     return "--domain" if key == "name" else "--" + key.replace("_", "-")
 
 
@@ -258,6 +273,8 @@ def _normalise(key: str, value: object) -> object:
         if not isinstance(value, bool):
             raise ValueError(f"must be true or false, not {_describe(value)}")
         return value
+    if key == "senders":
+        return _senders(value)
     if not isinstance(value, str):
         raise ValueError(f"must be a string, not {_describe(value)}")
     if not value.isprintable():
@@ -271,6 +288,20 @@ def _normalise(key: str, value: object) -> object:
         return value.lower()
     if key in ("name", "zone"):
         return _domain_name(value)
+    if key == "dmarc":
+        from provisioner.dmarc import dmarc_problem
+
+        problem = dmarc_problem(value.strip())
+        if problem:
+            raise ValueError(f"{_quote(value)} is not a valid DMARC record: {problem}")
+        return value.strip()
+    if key == "communication_service":
+        if not _COMMUNICATION_SERVICE.fullmatch(value):
+            raise ValueError(
+                f"{_quote(value)} is not a Communication Services name: 1-63 letters, digits, "
+                '"-" and "_" (the Communication Services resource, as in the portal)'
+            )
+        return value
     if key == "email_service":
         if not _EMAIL_SERVICE.fullmatch(value):
             raise ValueError(
@@ -284,6 +315,42 @@ def _normalise(key: str, value: object) -> object:
             'not ending in "." (list yours with: az group list --query [].name --output tsv)'
         )
     return value
+
+
+def _senders(value: object) -> tuple[tuple[str, str | None], ...]:
+    """`senders = ["donotreply", {username = "billing", display_name = "Billing"}]` (or, from --sender,
+    "billing=Billing") as (username, display name or None) pairs; a username given twice is a ValueError."""
+    items = value if isinstance(value, list | tuple) else None
+    if items is None:
+        raise ValueError(f'must be an array like ["donotreply", {{username = "billing", display_name = "Billing"}}], not {_describe(value)}')
+    out: list[tuple[str, str | None]] = []
+    for item in items:
+        if isinstance(item, tuple) and len(item) == 2:
+            username, display = item
+        elif isinstance(item, str):
+            username, sep, rest = item.partition("=")
+            display = rest if sep else None
+        elif isinstance(item, dict):
+            unknown = sorted(set(item) - {"username", "display_name"})
+            if unknown:
+                raise ValueError(f"unknown key {unknown[0]!r} in a sender (allowed: username, display_name)")
+            username, display = item.get("username"), item.get("display_name")
+            if not isinstance(username, str) or (display is not None and not isinstance(display, str)):
+                raise ValueError("a sender table needs username (a string) and optionally display_name (a string)")
+        else:
+            raise ValueError(f"each sender must be a string or a table, not {_describe(item)}")
+        username = username.strip()
+        if not _SENDER.fullmatch(username):
+            raise ValueError(
+                f"{_quote(username)} is not a sender username: the part before @ of an address, 1-64 letters, "
+                "digits, dots and !#$%&'*+/=?^_`{|}~- (no leading, trailing or double dot)"
+            )
+        if display is not None and not display.isprintable():
+            raise ValueError(f"the display name of {username} holds a control character; remove it")
+        if any(u.lower() == username.lower() for u, _ in out):
+            raise ValueError(f'the sender "{username}" is listed twice')
+        out.append((username, display))
+    return tuple(out)
 
 
 def _domain_name(value: str) -> str:

@@ -60,7 +60,9 @@ def test_key_and_normalisation(tmp_path: Path) -> None:
 
 def test_setting_keys() -> None:
     expected = {"subscription", "resource_group", "email_service", "zone", "zone_resource_group"}
-    assert expected | {"spf_hardfail", "takeover", "create_domain"} == SETTING_KEYS
+    lifecycle = {"communication_service", "communication_resource_group", "senders", "dmarc"}
+    lifecycle |= {"dmarc_replace", "prune_token"}
+    assert expected | {"spf_hardfail", "takeover", "create_domain"} | lifecycle == SETTING_KEYS
 
 
 def test_precedence_defaults_then_flags_then_domain(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """The per-domain commands, each a short composition of the steps in `steps.py`:
 
-    plan_domain       = read -> locate -> plan
-    provision_domain  = read -> locate -> plan -> apply -> check -> verify
-    apply_saved_plan  = read -> (the saved plan) -> apply -> check -> verify
+    plan_domain         = read -> locate -> plan (+ what linking and senders would do)
+    provision_domain    = read -> locate -> plan -> apply -> check -> verify -> prune -> link -> senders
+    apply_saved_plan    = read -> (the saved plan) -> apply -> check -> verify
+    deprovision_domain  = read -> locate -> plan removal -> unlink -> senders -> apply -> delete domain
 
 Each returns the domain's `DomainReport`; a step's Outcome ends the composition. Clock and sleep come
 from the `Session`, so the waits can be driven fast. A new command is a function of the same shape
@@ -12,12 +13,14 @@ from the `Session`, so the waits can be driven fast. A new command is a function
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
-from provisioner import steps
+from provisioner import lifecycle, steps
 from provisioner import verification as v
 from provisioner.config import DomainTarget
 from provisioner.desired import DesiredRecord, desired_records
-from provisioner.errors import ExitCode, UsageError
+from provisioner.errors import AcsDnsError, ExitCode, UsageError
+from provisioner.model import VerificationKind
 from provisioner.options import RunOptions
 from provisioner.plan import Plan
 from provisioner.report import DomainReport, Outcome, Result
@@ -32,6 +35,11 @@ def _end(session: Session, report: DomainReport, outcome: Outcome) -> DomainRepo
     return report.finish(outcome)
 
 
+def _prunes(target: DomainTarget, states: dict[VerificationKind, v.KindState]) -> bool:
+    """--prune-token applies: asked for, and Domain is Verified."""
+    return target.prune_token and states.get(VerificationKind.DOMAIN, v.NOT_STARTED).status == "Verified"
+
+
 def _prepare(
     session: Session, report: DomainReport, options: RunOptions
 ) -> tuple[list[DesiredRecord], Plan] | Outcome:
@@ -40,6 +48,7 @@ def _prepare(
     domain = steps.read_domain(session, t, create=not options.dry_run, say=say)
     if isinstance(domain, Outcome):
         return domain
+    report.domain = domain
     report.states = dict(domain.states)
     zone = steps.locate_zone(session, t)
     if isinstance(zone, Outcome):
@@ -48,7 +57,7 @@ def _prepare(
     desired = desired_records(t.domain, zone.name, domain.records)
     report.kinds = [d.kind for d in desired]
     say(f"zone {zone.name} (resource group {zone.resource_group})")
-    plan = steps.plan_records(session, t, zone, desired, say=say)
+    plan = steps.plan_records(session, t, zone, desired, prune=_prunes(t, report.states), say=say)
     if isinstance(plan, Outcome):
         return plan
     report.plan = plan
@@ -63,7 +72,12 @@ def plan_domain(session: Session, target: DomainTarget, options: RunOptions, dea
         return _end(session, report, prepared)
     _, plan = prepared
     verified = v.all_verified(report.kinds, report.states)
-    pending = plan.has_changes or not verified
+    try:
+        assert report.domain is not None
+        report.notes += lifecycle.preview_sending(session, target, report.domain)
+    except AcsDnsError as err:
+        return _end(session, report, Outcome.failed(err))
+    pending = plan.has_changes or not verified or lifecycle.sending_pending(report.notes)
     return _end(
         session,
         report,
@@ -89,15 +103,76 @@ def provision_domain(
     assert report.zone is not None
     zone = report.zone
 
-    def replan() -> Plan | Outcome:
+    def replan(prune: bool = _prunes(target, report.states)) -> Plan | Outcome:
         again = steps.plan_records(
-            session, target, zone, desired, shared_listing=False, say=session.sayer(target)
+            session, target, zone, desired, shared_listing=False, prune=prune, say=session.sayer(target)
         )
         if not isinstance(again, Outcome):
             report.plan = again
         return again
 
-    return _apply_check_verify(session, report, desired, plan, options, deadline, replan)
+    pruned = _prunes(target, report.states)
+    report = _apply_check_verify(session, report, desired, plan, options, deadline, replan)
+    if report.result is not Result.VERIFIED:
+        return report
+    return _go_sending(session, report, options, deadline, None if pruned else lambda: replan(True))
+
+
+def _go_sending(
+    session: Session,
+    report: DomainReport,
+    options: RunOptions,
+    deadline: float,
+    prune_plan: Callable[[], Plan | Outcome] | None,
+) -> DomainReport:
+    """Once every type is Verified: remove the token (--prune-token), link, create the senders; the domain's
+    tags record the link and senders acs-dns added."""
+    t, say, zone = report.target, session.sayer(report.target), report.zone
+    assert zone is not None and report.domain is not None
+    if not (t.prune_token and prune_plan) and not t.communication_service and not t.senders:
+        return report
+    done: list[str] = []
+    if t.prune_token and prune_plan is not None:
+        plan = prune_plan()
+        if isinstance(plan, Outcome):
+            return _end(session, report, plan)
+        applied = steps.apply_plan(session, zone, plan, replan=prune_plan, say=say)
+        report.written += [steps.applied_label(c) for c in applied.applied]
+        if applied.outcome:
+            return _end(session, report, applied.outcome)
+        done.append("verification token removed")
+    tags: dict[str, str] = {}
+    try:
+        if t.communication_service:
+            domain = replace(report.domain, states=dict(report.states))
+            added, line = lifecycle.link_domain(session, t, domain, settle=options.link_settle, say=say)
+            done.append(line)
+            if added:
+                resource = lifecycle.read_link_target(session, t)
+                rg = lifecycle.communication_resource_group(t)
+                tags[lifecycle.link_tag(resource.resource_id)] = f"{rg}/{t.communication_service}"
+        if t.senders:
+            created, lines = lifecycle.ensure_senders(session, t, say)
+            report.notes += lines
+            tags |= {lifecycle.sender_tag(u): u for u in created}
+            done.append(f"{len(t.senders)} sender(s) in place")
+    except AcsDnsError as err:
+        _record_tags(session, report, tags)
+        return _end(session, report, Outcome.failed(err))
+    if not _record_tags(session, report, tags):
+        return report
+    report.notes += done
+    message = "every type Verified" + "".join(f"; {line}" for line in done)
+    return _end(session, report, Outcome.done(Result.VERIFIED, message))
+
+
+def _record_tags(session: Session, report: DomainReport, tags: dict[str, str]) -> bool:
+    try:
+        lifecycle.update_tags(session, report.target, tags)
+    except AcsDnsError as err:
+        _end(session, report, Outcome.failed(err))
+        return False
+    return True
 
 
 def _apply_check_verify(
@@ -118,7 +193,8 @@ def _apply_check_verify(
         return _end(session, report, applied.outcome)
     if v.all_verified(report.kinds, report.states) and not applied.plan.has_changes:
         return _end(session, report, Outcome.done(Result.VERIFIED, "records in place, every type Verified"))
-    expected = steps.expected_records(desired, zone, applied.plan)
+    served_records = [d for d in desired if not (d.kind is VerificationKind.DOMAIN and _prunes(t, report.states))]
+    expected = steps.expected_records(served_records, zone, applied.plan)
     served = steps.check_served(
         session,
         zone,

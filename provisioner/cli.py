@@ -104,7 +104,9 @@ Senders = Annotated[
 ]
 Dmarc = Annotated[
     str | None,
-    typer.Option(help='The _dmarc TXT to write when none exists, e.g. "v=DMARC1; p=none".', rich_help_panel=_L),
+    typer.Option(
+        help='The _dmarc TXT to write when none exists, e.g. "v=DMARC1; p=none".', rich_help_panel=_L
+    ),
 ]
 DmarcReplace = Annotated[
     bool | None,
@@ -136,6 +138,10 @@ Parallel = Annotated[int, typer.Option(min=1, max=64, help="Domains processed at
 PollInterval = Annotated[
     float,
     typer.Option(min=0.0, help="First verification poll delay, seconds.", rich_help_panel=_B, hidden=True),
+]
+LinkSettle = Annotated[
+    float,
+    typer.Option(min=0.0, help="Seconds between changing linkedDomains and reading them back.", hidden=True),
 ]
 
 
@@ -364,10 +370,12 @@ def provision(
     detailed_exitcode: DryRunDetailedExitcode = False,
     plan_file: SavedPlanFile = None,
     poll_interval: PollInterval = 5.0,
+    link_settle: LinkSettle = 2.0,
 ) -> None:
     """Write the email domain's records into its Azure DNS zone, start verification, wait until Verified."""
     options = RunOptions.polling_every(
         poll_interval,
+        link_settle=link_settle,
         dry_run=dry_run,
         wait=not no_wait,
         timeout=timeout,
@@ -388,6 +396,31 @@ def plan(
     options = RunOptions(dry_run=True)
     execute(
         "plan", common, options, detailed_exitcode=detailed_exitcode, per_domain="plan_domain", plan_out=out
+    )
+
+
+@app.command()
+@with_common_options
+def deprovision(
+    common: CommonOptions,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the removal plan; change nothing.")
+    ] = False,
+    detailed_exitcode: DryRunDetailedExitcode = False,
+    delete_domain: Annotated[
+        bool,
+        typer.Option("--delete-domain", help="Also delete the email domain resource.", rich_help_panel=_B),
+    ] = False,
+    link_settle: LinkSettle = 2.0,
+) -> None:
+    """Remove exactly what acs-dns added for the domain (records, values, link, senders); nothing else."""
+    options = RunOptions(dry_run=dry_run, delete_domain=delete_domain, link_settle=link_settle)
+    execute(
+        "deprovision",
+        common,
+        options,
+        detailed_exitcode=detailed_exitcode or not dry_run,
+        per_domain="deprovision_domain",
     )
 
 

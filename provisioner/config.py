@@ -322,7 +322,9 @@ def _senders(value: object) -> tuple[tuple[str, str | None], ...]:
     "billing=Billing") as (username, display name or None) pairs; a username given twice is a ValueError."""
     items = value if isinstance(value, list | tuple) else None
     if items is None:
-        raise ValueError(f'must be an array like ["donotreply", {{username = "billing", display_name = "Billing"}}], not {_describe(value)}')
+        raise ValueError(
+            f'must be an array like ["donotreply", {{username = "billing", display_name = "Billing"}}], not {_describe(value)}'
+        )
     out: list[tuple[str, str | None]] = []
     for item in items:
         if isinstance(item, tuple) and len(item) == 2:
@@ -336,7 +338,9 @@ def _senders(value: object) -> tuple[tuple[str, str | None], ...]:
                 raise ValueError(f"unknown key {unknown[0]!r} in a sender (allowed: username, display_name)")
             username, display = item.get("username"), item.get("display_name")
             if not isinstance(username, str) or (display is not None and not isinstance(display, str)):
-                raise ValueError("a sender table needs username (a string) and optionally display_name (a string)")
+                raise ValueError(
+                    "a sender table needs username (a string) and optionally display_name (a string)"
+                )
         else:
             raise ValueError(f"each sender must be a string or a table, not {_describe(item)}")
         username = username.strip()

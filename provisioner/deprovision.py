@@ -48,7 +48,9 @@ class Removal:
     left: tuple[str, ...] = ()
 
 
-def _unmarked(record_set: RecordSet, records: Sequence[TxtRecord] | None = None, cname: str | None = None) -> RecordSet:
+def _unmarked(
+    record_set: RecordSet, records: Sequence[TxtRecord] | None = None, cname: str | None = None
+) -> RecordSet:
     stripped = with_metadata(record_set, dict.fromkeys(MARKER_KEYS))
     if records is not None:
         stripped = replace(stripped, txt=tuple(records))
@@ -62,12 +64,22 @@ def _without_terms(spf: str, keys: set[tuple[str, str | None]]) -> str:
     return " ".join([version, *(t.raw for t in terms if t.is_modifier or t.key not in keys)])
 
 
-def _spf_removal(spf: str, meta: dict[str, str], api_spf: str | None, name: str) -> tuple[str | None, list[str], list[str]]:
+def _spf_removal(
+    spf: str, meta: dict[str, str], api_spf: str | None, name: str
+) -> tuple[str | None, list[str], list[str]]:
     """(the SPF record to keep, None: remove it; notes; left)."""
     if SPF_AFTER_KEY in meta:
         before = meta.get(SPF_BEFORE_KEY, "")
         if spf == meta[SPF_AFTER_KEY]:
-            return (before or None), ["SPF record restored as it was before acs-dns" if before else "removed the SPF record acs-dns created"], []
+            return (
+                (before or None),
+                [
+                    "SPF record restored as it was before acs-dns"
+                    if before
+                    else "removed the SPF record acs-dns created"
+                ],
+                [],
+            )
         added = {parse_spf(f"v=spf1 {m}")[1][0].key for m in meta.get(SPF_ADDED_KEY, "").split()}
         kept = _without_terms(spf, added)
         if not before and parse_spf(kept)[1] and all(t.name == "all" for t in parse_spf(kept)[1]):
@@ -87,7 +99,9 @@ def _spf_removal(spf: str, meta: dict[str, str], api_spf: str | None, name: str)
     return spf, [], left
 
 
-def _txt_at_domain(current: RecordSet, token: str | None, api_spf: str | None) -> tuple[Change | None, list[str]]:
+def _txt_at_domain(
+    current: RecordSet, token: str | None, api_spf: str | None
+) -> tuple[Change | None, list[str]]:
     meta = current.metadata_dict()
     tokens = set(meta.get(TOKEN_KEY, "").split()) | ({token} if token else set())
     notes, left = [], []
@@ -122,7 +136,9 @@ def _txt_at_dmarc(current: RecordSet, dmarc_expected: bool) -> tuple[Change | No
     if ours is not None:
         at = next((i for i, r in enumerate(records) if r.text == ours), None)
         if at is None:
-            left.append(f"TXT {current.name}: the DMARC record acs-dns wrote was changed since; left in place")
+            left.append(
+                f"TXT {current.name}: the DMARC record acs-dns wrote was changed since; left in place"
+            )
         elif meta.get(DMARC_BEFORE_KEY):
             records[at] = TxtRecord(split_txt(meta[DMARC_BEFORE_KEY]))
             notes.append("restored the DMARC record acs-dns replaced")
@@ -130,7 +146,9 @@ def _txt_at_dmarc(current: RecordSet, dmarc_expected: bool) -> tuple[Change | No
             del records[at]
             notes.append("removed the DMARC record acs-dns wrote")
     elif dmarc_expected and any(is_dmarc(r.text) for r in records):
-        left.append(f"TXT {current.name}: DMARC record left in place: no acs-dns marker proves acs-dns wrote it")
+        left.append(
+            f"TXT {current.name}: DMARC record left in place: no acs-dns marker proves acs-dns wrote it"
+        )
     return _finish(current, records, notes), left
 
 
@@ -182,12 +200,15 @@ def plan_removal(
             change = _cname(record_set, domain)
             changes += [change] if change else []
     for record in desired:
-        if record.type is RecordType.CNAME:
-            found_set = current.get((record.name.lower(), RecordType.CNAME))
-            if found_set is not None and _cname(found_set, domain) is None:
-                if (found_set.cname or "").rstrip(".").lower() == record.value.rstrip(".").lower():
-                    left.append(
-                        f"CNAME {found_set.name}: left in place: not marked as created by acs-dns for {domain}"
-                    )
+        found_set = current.get((record.name.lower(), RecordType.CNAME))
+        if (
+            record.type is RecordType.CNAME
+            and found_set is not None
+            and _cname(found_set, domain) is None
+            and (found_set.cname or "").rstrip(".").lower() == record.value.rstrip(".").lower()
+        ):
+            left.append(
+                f"CNAME {found_set.name}: left in place: not marked as created by acs-dns for {domain}"
+            )
     changes.sort(key=lambda c: (c.record_set.name.lower(), c.record_set.type))
     return Removal(Plan(zone, tuple(changes)), tuple(left))

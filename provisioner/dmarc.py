@@ -41,7 +41,7 @@ def dmarc_problem(value: str) -> str | None:
         return 'the "p" tag must come right after "v=DMARC1"'
     for tag in ("p", "sp"):
         if tag in seen and seen[tag].lower() not in _POLICIES:
-            return f'{tag}={seen[tag]} is not a policy (none, quarantine or reject)'
+            return f"{tag}={seen[tag]} is not a policy (none, quarantine or reject)"
     for tag in ("adkim", "aspf"):
         if tag in seen and seen[tag].lower() not in _ALIGNMENT:
             return f"{tag}={seen[tag]} must be r (relaxed) or s (strict)"

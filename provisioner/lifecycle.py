@@ -133,7 +133,9 @@ def link_domain(
                 return wrote, f"linked to {name}" if wrote else f"already linked to {name}"
             problem = link_problem(domain, resource, name)
             if problem:
-                raise LinkRefusedError(problem, "re-run once every type is Verified, or use a resource in the same data location")
+                raise LinkRefusedError(
+                    problem, "re-run once every type is Verified, or use a resource in the same data location"
+                )
             comm.set_linked_domains(rg, name, [*resource.linked_domains, domain.resource_id])
             wrote = True
             say(f"linked to {name}; reading the links back in {settle:g}s")
@@ -157,10 +159,14 @@ def unlink_domain(
             resource = comm.get_communication_service(rg, name)
             if not resource.links(domain_id):
                 return
-            comm.set_linked_domains(rg, name, [d for d in resource.linked_domains if d.lower() != domain_id.lower()])
+            comm.set_linked_domains(
+                rg, name, [d for d in resource.linked_domains if d.lower() != domain_id.lower()]
+            )
             say(f"unlinked from {name}; reading the links back in {settle:g}s")
             session.sleep(settle)
-    raise AcsDnsError(f"the link from {name} kept coming back (another writer replaces the list)", "re-run later")
+    raise AcsDnsError(
+        f"the link from {name} kept coming back (another writer replaces the list)", "re-run later"
+    )
 
 
 def ensure_senders(
@@ -173,7 +179,11 @@ def ensure_senders(
     for change in plan_senders(target.senders, existing):
         if change.action != "noop":
             comm.put_sender(
-                target.resource_group, target.email_service, target.domain, change.username, change.display_name
+                target.resource_group,
+                target.email_service,
+                target.domain,
+                change.username,
+                change.display_name,
             )
             say(f"sender {change.username}: {change.action}d")
         if change.action == "create":

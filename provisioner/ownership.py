@@ -75,14 +75,18 @@ def _spf(values: Sequence[str]) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def remake(before: RecordSet | None, after: RecordSet | None, change: Change, notes: Sequence[str] = ()) -> Change:
+def remake(
+    before: RecordSet | None, after: RecordSet | None, change: Change, notes: Sequence[str] = ()
+) -> Change:
     """The change from `before` to `after` with its action worked out again (DELETE when `after` is None)."""
     if after is None:
         return Change(Action.DELETE, before, None, change.kinds, (*change.notes, *notes))
     if before is None:
         return Change(Action.CREATE, None, after, change.kinds, (*change.notes, *notes))
     same = replace(after, etag=before.etag) == before
-    return Change(Action.NOOP if same else Action.UPDATE, before, after, change.kinds, (*change.notes, *notes))
+    return Change(
+        Action.NOOP if same else Action.UPDATE, before, after, change.kinds, (*change.notes, *notes)
+    )
 
 
 # ---- provision: mark what is added -------------------------------------------------------------------------
@@ -100,11 +104,15 @@ def _mark_txt(change: Change, domain: str) -> RecordSet:
         marks[TOKEN_KEY] = " ".join(dict.fromkeys([*_words(meta.get(TOKEN_KEY)), *tokens]))
     spf_old, spf_new = _spf(old), _spf(new)
     if spf_new is not None and spf_new != spf_old:
-        added = [
-            t.raw
-            for t in parse_spf(spf_new)[1]
-            if t.name == "include" and t.key not in {u.key for u in parse_spf(spf_old)[1]}
-        ] if spf_old is not None else [t.raw for t in parse_spf(spf_new)[1] if t.name == "include"]
+        added = (
+            [
+                t.raw
+                for t in parse_spf(spf_new)[1]
+                if t.name == "include" and t.key not in {u.key for u in parse_spf(spf_old)[1]}
+            ]
+            if spf_old is not None
+            else [t.raw for t in parse_spf(spf_new)[1] if t.name == "include"]
+        )
         if SPF_BEFORE_KEY not in meta:  # the first change acs-dns makes: remember what was there
             marks[SPF_BEFORE_KEY] = spf_old or ""
         marks[SPF_ADDED_KEY] = " ".join(dict.fromkeys([*_words(meta.get(SPF_ADDED_KEY)), *added]))
@@ -152,7 +160,11 @@ def _replace_dmarc(change: Change, wanted: str, replace_existing: bool) -> Chang
             "(RFC 7489: receivers then apply none) nor replace one it did not write",
             "keep it (drop --dmarc / the dmarc key), or re-run with --dmarc-replace to replace it",
         )
-    records = [TxtRecord(split_txt(wanted)) if r.text == old else r for r in current.txt if r.text == old or not is_dmarc(r.text)]
+    records = [
+        TxtRecord(split_txt(wanted)) if r.text == old else r
+        for r in current.txt
+        if r.text == old or not is_dmarc(r.text)
+    ]
     marks: dict[str, str | None] = {DMARC_KEY: wanted}
     if not ours:
         marks[DMARC_BEFORE_KEY] = old
@@ -174,7 +186,9 @@ def prune_token(change: Change, token: str) -> Change:
     return remake(change.before, pruned, change, ("removed the verification token (Domain is Verified)",))
 
 
-def with_user_dmarc(desired: list[DesiredRecord], domain: str, zone: str, dmarc: str | None) -> list[DesiredRecord]:
+def with_user_dmarc(
+    desired: list[DesiredRecord], domain: str, zone: str, dmarc: str | None
+) -> list[DesiredRecord]:
     """`desired` with the user's DMARC value in place of the API's DMARC record (if any)."""
     if dmarc is None:
         return desired

@@ -14,17 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from provisioner import lifecycle, steps
 from provisioner import verification as v
 from provisioner.config import DomainTarget
+from provisioner.deprovision import Removal, plan_removal
 from provisioner.desired import DesiredRecord, desired_records
 from provisioner.errors import AcsDnsError, ExitCode, UsageError
-from provisioner.model import VerificationKind
+from provisioner.model import VerificationKind, Zone
 from provisioner.options import RunOptions
 from provisioner.plan import Plan
+from provisioner.ports import EmailDomainNotFoundError
 from provisioner.report import DomainReport, Outcome, Result
 from provisioner.session import Session
+
+if TYPE_CHECKING:
+    from provisioner.azure.communication import EmailDomain
 
 DomainCommand = Callable[[Session, DomainTarget, RunOptions, float], DomainReport]
 """(session, target, options, deadline) -> report: what `runner.run` runs for each domain."""
@@ -193,7 +199,9 @@ def _apply_check_verify(
         return _end(session, report, applied.outcome)
     if v.all_verified(report.kinds, report.states) and not applied.plan.has_changes:
         return _end(session, report, Outcome.done(Result.VERIFIED, "records in place, every type Verified"))
-    served_records = [d for d in desired if not (d.kind is VerificationKind.DOMAIN and _prunes(t, report.states))]
+    served_records = [
+        d for d in desired if not (d.kind is VerificationKind.DOMAIN and _prunes(t, report.states))
+    ]
     expected = steps.expected_records(served_records, zone, applied.plan)
     served = steps.check_served(
         session,
@@ -253,3 +261,127 @@ def apply_saved_plan(plans: dict[DomainTarget, Plan]) -> DomainCommand:
         return _apply_check_verify(session, report, desired, plan, options, deadline, replan=None)
 
     return command
+
+
+def deprovision_domain(
+    session: Session, target: DomainTarget, options: RunOptions, deadline: float
+) -> DomainReport:
+    """Take back exactly what acs-dns added for the domain: the link (from the named Communication Services
+    resource), the senders it created, its DNS values and record sets, and with --delete-domain the email
+    domain itself. With --dry-run it only plans. Leaves, and names, what it cannot prove it added."""
+    report = DomainReport(target)
+    say = session.sayer(target)
+    domain = steps.read_domain(session, target, create=False, say=say)
+    if isinstance(domain, Outcome):
+        if not isinstance(domain.error, EmailDomainNotFoundError):
+            return _end(session, report, domain)
+        domain = None  # gone already: the zone's markers alone decide
+    else:
+        report.domain = domain
+        report.states = dict(domain.states)
+    zone = steps.locate_zone(session, target)
+    if isinstance(zone, Outcome):
+        return _end(session, report, zone)
+    report.zone = zone
+    try:
+        removal = _plan_removal(session, target, zone, domain)
+        link, senders, left = _sending_removal(session, target, domain)
+    except AcsDnsError as err:
+        return _end(session, report, Outcome.failed(err))
+    report.plan = removal.plan
+    report.notes += [f"left: {line}" for line in (*removal.left, *left)]
+    actions = ([f"unlink from {target.communication_service}"] if link else []) + [
+        f"delete sender {u}" for u in senders
+    ]
+    if options.delete_domain and domain is not None:
+        actions.append(f"delete email domain {target.domain}")
+    report.notes += [("would " if options.dry_run else "") + a for a in actions]
+    pending = removal.plan.has_changes or bool(actions)
+    if options.dry_run:
+        return _end(session, report, _removal_outcome(report, pending, dry_run=True))
+    try:
+        if link and domain is not None:
+            lifecycle.unlink_domain(session, target, domain.resource_id, settle=options.link_settle, say=say)
+        comm = session.communication(target.subscription)
+        for username in senders:
+            comm.delete_sender(target.resource_group, target.email_service, target.domain, username)
+            say(f"deleted sender {username}")
+    except AcsDnsError as err:
+        return _end(session, report, Outcome.failed(err))
+    applied = steps.apply_plan(
+        session, zone, removal.plan, replan=lambda: _plan_removal(session, target, zone, domain).plan, say=say
+    )
+    report.plan = applied.plan
+    report.written += [steps.applied_label(c) for c in applied.applied]
+    if applied.outcome:
+        return _end(session, report, applied.outcome)
+    try:
+        if domain is not None and options.delete_domain:
+            comm.delete_domain(target.resource_group, target.email_service, target.domain)
+            say(f"deleted email domain {target.domain}")
+        elif domain is not None:
+            drop = {lifecycle.sender_tag(u) for u in senders}
+            if link:
+                drop.add(lifecycle.link_tag(link))
+            lifecycle.update_tags(session, target, {}, frozenset(drop))
+    except AcsDnsError as err:
+        return _end(session, report, Outcome.failed(err))
+    return _end(session, report, _removal_outcome(report, pending, dry_run=False))
+
+
+def _plan_removal(session: Session, target: DomainTarget, zone: Zone, domain: EmailDomain | None) -> Removal:
+    desired = desired_records(target.domain, zone.name, domain.records) if domain is not None else []
+    current = session.dns(zone.subscription).list_record_sets(zone, None)
+    return plan_removal(target.domain, zone.name, desired, current, dmarc_expected=target.dmarc is not None)
+
+
+def _sending_removal(
+    session: Session, target: DomainTarget, domain: EmailDomain | None
+) -> tuple[str | None, list[str], list[str]]:
+    """(the id of the resource to unlink from, None: none; the senders to delete; what is left and why)."""
+    if domain is None:
+        return None, [], []
+    left: list[str] = []
+    link = None
+    if target.communication_service:
+        resource = lifecycle.read_link_target(session, target)
+        if resource.links(domain.resource_id):
+            if lifecycle.link_tag(resource.resource_id) in domain.tags:
+                link = resource.resource_id
+            else:
+                left.append(
+                    f"the link from {target.communication_service}: acs-dns did not add it (no tag on the domain)"
+                )
+    comm = session.communication(target.subscription)
+    existing = {
+        s.username.lower()
+        for s in comm.list_senders(target.resource_group, target.email_service, target.domain)
+    }
+    ours = [u for u in lifecycle.owned_senders(domain.tags) if u.lower() in existing]
+    for username, _ in target.senders:
+        if username.lower() in existing and username.lower() not in {u.lower() for u in ours}:
+            left.append(f"sender {username}: acs-dns did not create it (no tag on the domain)")
+    return link, ours, left
+
+
+def _removal_outcome(report: DomainReport, pending: bool, *, dry_run: bool) -> Outcome:
+    left = [n for n in report.notes if n.startswith("left: ")]
+    if dry_run:
+        what = "changes to make" if pending else "nothing to remove"
+        extra = f"; {len(left)} item(s) it cannot prove acs-dns added would be left" if left else ""
+        return Outcome.done(
+            Result.CHANGES_PENDING if pending else Result.UP_TO_DATE,
+            what + extra,
+            ExitCode.CHANGES_PENDING if pending else ExitCode.OK,
+        )
+    if left:
+        return Outcome(
+            Result.REFUSED,
+            ExitCode.REFUSED,
+            "removed what acs-dns added; left what it cannot prove it added:\n"
+            + "\n".join(f"- {n.removeprefix('left: ')}" for n in left),
+            "check each item left and remove it by hand if nothing else needs it",
+        )
+    return Outcome.done(
+        Result.REMOVED, "removed everything acs-dns added" if pending else "nothing to remove"
+    )

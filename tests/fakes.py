@@ -230,7 +230,6 @@ class FakeEmailService:
         self.domains[key] = replace(found, states=found.states | {kind: KindState("VerificationRequested")})
         self._pending.setdefault(key, set()).add(kind)
 
-
     # ---- the lifecycle -------------------------------------------------------------------------------
     def get_communication_service(self, resource_group: str, name: str) -> CommunicationResource:
         self.calls.append("get_communication_service")
@@ -254,7 +253,12 @@ class FakeEmailService:
                 raise RefusedError(f"Azure refused the change (InvalidLinkedDomain): {resource_id}")
             if not same_location(domain.data_location, current.data_location):
                 raise RefusedError("Azure refused the change (DataLocationMismatch)")
-            kinds = (VerificationKind.DOMAIN, VerificationKind.SPF, VerificationKind.DKIM, VerificationKind.DKIM2)
+            kinds = (
+                VerificationKind.DOMAIN,
+                VerificationKind.SPF,
+                VerificationKind.DKIM,
+                VerificationKind.DKIM2,
+            )
             if any(domain.states.get(k, KindState("NotStarted")).status != "Verified" for k in kinds):
                 raise RefusedError("Azure refused the change (DomainValidationError)")
         stored = replace(current, linked_domains=tuple(linked_domains))
@@ -298,7 +302,9 @@ class FakeEmailService:
         if found is None:
             return
         if any(cs.links(found.resource_id) for cs in self.communication_services.values()):
-            raise RefusedError(f"Azure refused to delete {domain}: it is linked to a Communication Services resource")
+            raise RefusedError(
+                f"Azure refused to delete {domain}: it is linked to a Communication Services resource"
+            )
         del self.domains[key]
         self.senders.pop(key, None)
 

@@ -29,9 +29,9 @@ from provisioner.ownership import (
     SPF_ADDED_KEY,
     SPF_AFTER_KEY,
     SPF_BEFORE_KEY,
-    TOKEN_KEY,
     Current,
     dmarc_name,
+    provable_tokens,
     remake,
     with_metadata,
 )
@@ -103,7 +103,7 @@ def _txt_at_domain(
     current: RecordSet, token: str | None, api_spf: str | None
 ) -> tuple[Change | None, list[str]]:
     meta = current.metadata_dict()
-    tokens = set(meta.get(TOKEN_KEY, "").split()) | ({token} if token else set())
+    tokens = provable_tokens(current, token)
     notes, left = [], []
     records = [r for r in current.txt if r.text not in tokens]
     if len(records) < len(current.txt):
@@ -121,9 +121,10 @@ def _txt_at_domain(
 
 
 def _finish(current: RecordSet, records: list[TxtRecord], notes: list[str]) -> Change | None:
-    """The change leaving `records` in `current` without acs-dns's markers (deleted when empty)."""
+    """The change leaving `records` in `current` without acs-dns's markers; a set acs-dns created (its
+    `acsdns_owner` marker) is deleted when left empty (one that was already empty stays)."""
     base = Change(Action.NOOP, current, current, ())
-    if not records:
+    if not records and OWNER_METADATA_KEY in current.metadata_dict():
         return remake(current, None, base, notes)
     change = remake(current, _unmarked(current, records), base, notes)
     return None if change.action is Action.NOOP else change

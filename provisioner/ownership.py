@@ -70,6 +70,16 @@ def _words(value: str | None) -> list[str]:
     return (value or "").split()
 
 
+def provable_tokens(record_set: RecordSet, token: str | None) -> set[str]:
+    """The verification tokens of `record_set` acs-dns can prove it added: those its marker lists, and, in a
+    set with no acs-dns marker at all (written by a version before the markers), this domain's own token."""
+    meta = record_set.metadata_dict()
+    found = set(_words(meta.get(TOKEN_KEY)))
+    if token and not any(k.startswith("acsdns_") for k in meta):
+        found.add(token)
+    return found
+
+
 def _spf(values: Sequence[str]) -> str | None:
     found = [v for v in values if is_spf(v)]
     return found[0] if len(found) == 1 else None
@@ -178,6 +188,8 @@ def prune_token(change: Change, token: str) -> Change:
     base = change.after if change.after is not None else change.before
     if base is None or base.type is not RecordType.TXT or all(r.text != token for r in base.txt):
         return change
+    if token not in provable_tokens(base, token):
+        return replace(change, notes=(*change.notes, "kept the verification token: acs-dns did not add it"))
     records = tuple(r for r in base.txt if r.text != token)
     left = [w for w in _words(base.metadata_dict().get(TOKEN_KEY)) if w != token]
     pruned = with_metadata(replace(base, txt=records), {TOKEN_KEY: " ".join(left) or None})

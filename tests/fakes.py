@@ -174,7 +174,7 @@ class FakeEmailService:
     _pending: dict[tuple[str, str, str], set[VerificationKind]] = field(default_factory=dict)
     communication_services: dict[tuple[str, str], CommunicationResource] = field(default_factory=dict)
     senders: dict[tuple[str, str, str], dict[str, Sender]] = field(default_factory=dict)
-    before_link: Callable[[], None] | None = None  # runs before each set_linked_domains (a concurrent writer)
+    after_link: Callable[[], None] | None = None  # runs after each set_linked_domains (a concurrent writer)
 
     def add(self, resource_group: str, service: str, domain: EmailDomain) -> None:
         self.services.add((resource_group.lower(), service.lower()))
@@ -242,8 +242,6 @@ class FakeEmailService:
         self, resource_group: str, name: str, linked_domains: list[str]
     ) -> CommunicationResource:
         self.calls.append("set_linked_domains")
-        if self.before_link:
-            self.before_link()
         current = self.get_communication_service(resource_group, name)
         self.calls.pop()
         by_id = {d.resource_id.lower(): d for d in self.domains.values()}
@@ -263,6 +261,8 @@ class FakeEmailService:
                 raise RefusedError("Azure refused the change (DomainValidationError)")
         stored = replace(current, linked_domains=tuple(linked_domains))
         self.communication_services[(resource_group.lower(), name.lower())] = stored
+        if self.after_link:
+            self.after_link()
         return stored
 
     def _senders(self, resource_group: str, email_service: str, domain: str) -> dict[str, Sender]:

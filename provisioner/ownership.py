@@ -162,6 +162,12 @@ def _replace_dmarc(change: Change, wanted: str, replace_existing: bool) -> Chang
     if not existing or any(r.text == wanted for r in existing):
         return change
     assert current is not None
+    if len(existing) > 1:
+        raise RefusedError(
+            f"TXT {current.name} already holds {len(existing)} DMARC records; RFC 7489 makes receivers apply "
+            "none of them, and acs-dns will not guess which one to replace",
+            "keep a single v=DMARC1 record there by hand, then re-run",
+        )
     old = existing[0].text
     ours = current.metadata_dict().get(DMARC_KEY) == old
     if not replace_existing and not ours:
@@ -170,11 +176,7 @@ def _replace_dmarc(change: Change, wanted: str, replace_existing: bool) -> Chang
             "(RFC 7489: receivers then apply none) nor replace one it did not write",
             "keep it (drop --dmarc / the dmarc key), or re-run with --dmarc-replace to replace it",
         )
-    records = [
-        TxtRecord(split_txt(wanted)) if r.text == old else r
-        for r in current.txt
-        if r.text == old or not is_dmarc(r.text)
-    ]
+    records = [TxtRecord(split_txt(wanted)) if r.text == old else r for r in current.txt]
     marks: dict[str, str | None] = {DMARC_KEY: wanted}
     if not ours:
         marks[DMARC_BEFORE_KEY] = old

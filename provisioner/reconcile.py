@@ -285,11 +285,11 @@ def deprovision_domain(
     report.zone = zone
     try:
         removal = _plan_removal(session, target, zone, domain)
-        link, senders, left = _sending_removal(session, target, domain)
+        link, senders, kept = _sending_removal(session, target, domain)
     except AcsDnsError as err:
         return _end(session, report, Outcome.failed(err))
     report.plan = removal.plan
-    report.notes += [f"left: {line}" for line in (*removal.left, *left)]
+    report.notes += [f"left: {line}" for line in removal.left] + kept
     actions = ([f"unlink from {target.communication_service}"] if link else []) + [
         f"delete sender {u}" for u in senders
     ]
@@ -338,7 +338,8 @@ def _plan_removal(session: Session, target: DomainTarget, zone: Zone, domain: Em
 def _sending_removal(
     session: Session, target: DomainTarget, domain: EmailDomain | None
 ) -> tuple[str | None, list[str], list[str]]:
-    """(the id of the resource to unlink from, None: none; the senders to delete; what is left and why)."""
+    """(the id of the resource to unlink from, None: none; the senders to delete; notes on what is kept).
+    acs-dns tags every link and sender it adds, so one without a tag is not its own: kept, not refused."""
     if domain is None:
         return None, [], []
     left: list[str] = []
@@ -349,9 +350,7 @@ def _sending_removal(
             if lifecycle.link_tag(resource.resource_id) in domain.tags:
                 link = resource.resource_id
             else:
-                left.append(
-                    f"the link from {target.communication_service}: acs-dns did not add it (no tag on the domain)"
-                )
+                left.append(f"kept the link from {target.communication_service}: acs-dns did not add it")
     comm = session.communication(target.subscription)
     existing = {
         s.username.lower()
@@ -360,7 +359,7 @@ def _sending_removal(
     ours = [u for u in lifecycle.owned_senders(domain.tags) if u.lower() in existing]
     for username, _ in target.senders:
         if username.lower() in existing and username.lower() not in {u.lower() for u in ours}:
-            left.append(f"sender {username}: acs-dns did not create it (no tag on the domain)")
+            left.append(f"kept sender {username}: acs-dns did not create it")
     return link, ours, left
 
 

@@ -141,7 +141,10 @@ def test_cname_sharing_a_name_with_another_record_is_an_error() -> None:
 
 
 def test_an_empty_record_anywhere_is_skipped_and_the_rest_still_placed() -> None:
-    empty_first = [VerificationRecord(K.DMARC, "TXT", "_dmarc.contoso.com", "  ", 3600), *api_records("contoso.com")]
+    empty_first = [
+        VerificationRecord(K.DMARC, "TXT", "_dmarc.contoso.com", "  ", 3600),
+        *api_records("contoso.com"),
+    ]
     assert [r.kind for r in desired_records("contoso.com", "contoso.com", empty_first)] == [
         K.DOMAIN,
         K.SPF,
@@ -168,7 +171,9 @@ def test_api_inconsistency_message_says_it_looks_like_an_api_change() -> None:
     assert caught.value.message == (
         "the ACS API gave the DKIM record of 'contoso.com' type 'TXT'; acs-dns expects CNAME"
     )
-    assert caught.value.hint == "this looks like an API change: report it with the domain's verificationRecords"
+    assert (
+        caught.value.hint == "this looks like an API change: report it with the domain's verificationRecords"
+    )
 
 
 def test_cname_at_the_apex_message_names_the_dns_rule() -> None:

@@ -176,7 +176,10 @@ def test_best_zone_returns_the_name_as_spelled_in_the_list() -> None:
     ("given", "message"),
     [
         ("", "'' is not a valid domain name: it is empty"),
-        ("a..b", "'a..b' is not a valid domain name: it has an empty label (a leading dot or two dots in a row)"),
+        (
+            "a..b",
+            "'a..b' is not a valid domain name: it has an empty label (a leading dot or two dots in a row)",
+        ),
         (
             "a b!c.example",
             "'a b!c.example' is not a valid domain name: the label 'a b!c' contains ' !'; "

@@ -243,8 +243,8 @@ def _read_settings(
         if value is None:  # a flag not given; TOML itself has no null
             continue
         if key not in allowed:
-            close = difflib.get_close_matches(key.replace("-", "_"), sorted(allowed), n=1)
-            problems.add(where(key), f"unknown key (did you mean {close[0]}?)" if close else "unknown key")
+            close = _close_match(key, allowed)
+            problems.add(where(key), f"unknown key (did you mean {close}?)" if close else "unknown key")
             continue
         try:
             out[key] = _normalise(key, value)
@@ -252,6 +252,13 @@ def _read_settings(
             problems.add(where(key), str(exc))
             out[key] = _INVALID
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _close_match(key: str, allowed: frozenset[str]) -> str | None:
+    """The allowed key `key` is probably a typo of (difflib is slow: a file repeats its typos)."""
+    close = difflib.get_close_matches(key.replace("-", "_"), sorted(allowed), n=1)
+    return close[0] if close else None
 
 
 def _build(merged: Mapping[str, object], zone_where: _Where, problems: _Problems) -> DomainTarget | None:

@@ -105,17 +105,22 @@ def test_same_domain_in_two_email_services_is_not_duplicate(tmp_path: Path) -> N
 def test_missing_file_names_path(tmp_path: Path) -> None:
     path = tmp_path / "nope.toml"
     error = usage_error(path)
-    assert str(path) in error.message
+    assert error.message == f"cannot read configuration file {path}: No such file or directory"
+    assert error.hint == "check the --config path"
 
 
 def test_unreadable_path_names_path(tmp_path: Path) -> None:
-    assert str(tmp_path) in usage_error(tmp_path).message  # a directory
+    error = usage_error(tmp_path)  # a directory
+    assert error.message.startswith(f"cannot read configuration file {tmp_path}: ")
+    assert error.hint == "check the --config path"
 
 
 def test_non_utf8_file(tmp_path: Path) -> None:
     path = tmp_path / "latin1.toml"
     path.write_bytes(b'[[domain]]\nname = "caf\xe9.com"\n')
-    assert "not UTF-8" in usage_error(path).message
+    error = usage_error(path)
+    assert error.message.startswith(f"configuration file {path} is not UTF-8 text")
+    assert error.hint == "save it as UTF-8"
 
 
 def test_inline_domain_array_points_at_domain_key(tmp_path: Path) -> None:
@@ -128,6 +133,21 @@ def test_syntax_error_keeps_line(tmp_path: Path) -> None:
     error = usage_error(path)
     assert str(path) in error.message and "invalid TOML" in error.message
     assert "line 6" in error.message
+    assert error.hint.startswith("fix the syntax at that line")
+
+
+def test_unclosed_bracket_at_end_of_file_names_the_last_line(tmp_path: Path) -> None:
+    path = write(tmp_path, DEFAULTS + '[[domain]]\nname = "contoso.com"\nzone = ["contoso.com"\n\n')
+    message = usage_error(path).message
+    assert message.startswith(f"{path}: invalid TOML: ")
+    assert message.endswith("(at line 7, the end of the file)")
+
+
+def test_problems_hint_at_the_required_keys_and_the_example() -> None:
+    with pytest.raises(UsageError) as info:
+        load_targets(EXAMPLE, {"name": "x.com"})
+    assert "each [[domain]] needs name, subscription, resource_group and email_service" in info.value.hint
+    assert str(info.value.hint).endswith("see config/domains.example.toml")
 
 
 def test_unknown_key_in_defaults(tmp_path: Path) -> None:

@@ -149,7 +149,7 @@ def check_targets(targets: list[DomainTarget]) -> None:
     assert len({t.key for t in targets}) == len(targets)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=configs(), flags=FLAGS)
 @example(text='\ufeff[defaults]\nsubscription = "x"\n', flags={})
 @example(text='[[domain]]\nname = "a.com"\n"zone".x = 1\n', flags={"subscription": SUB})
@@ -168,7 +168,7 @@ def test_any_config_loads_or_names_key_and_line(text: str, flags: dict[str, obje
             check_targets(targets)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(flags=FLAGS)
 def test_any_flags_build_a_target_or_name_the_flag(flags: dict[str, object]) -> None:
     try:

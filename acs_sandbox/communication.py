@@ -25,10 +25,12 @@ from acs_sandbox.comm_common import (
     SystemData,
     bad_request,
     compact_location,
+    data_location_error,
     domain_id,
     find_domain,
     in_scope,
     json_body,
+    location_error,
     not_found,
     page,
     params,
@@ -158,14 +160,13 @@ class CommunicationApi(RouteGroup):
             return body
         if not _SERVICE_NAME.match(p["es"]):
             return bad_request(f"The resource name '{p['es']}' is invalid.", "InvalidResourceName")
-        location = body.get("location")
-        if not location:
-            return bad_request("The location property is required for this definition.", "LocationRequired")
         properties = body.get("properties") or {}
         existing = self.state.email_service(p["sub"], p["rg"], p["es"])
         data_location = properties.get("dataLocation") or (existing.data_location if existing else None)
-        if not data_location:
-            return bad_request("The property 'properties.dataLocation' is required.")
+        error = location_error(body, "emailServices") or data_location_error(data_location)
+        if error is not None:
+            return error
+        location = body["location"]
         if existing and compact_location(data_location) != compact_location(existing.data_location):
             return bad_request("The property 'properties.dataLocation' cannot be changed.")
         service = EmailServiceState(
@@ -305,8 +306,9 @@ class CommunicationApi(RouteGroup):
         service = self.state.email_service(p["sub"], p["rg"], p["es"])
         if service is None:
             return parent_not_found(p["es"])
-        if not body.get("location"):
-            return bad_request("The location property is required for this definition.", "LocationRequired")
+        error = location_error(body, "emailServices/domains")
+        if error is not None:
+            return error
         properties = body.get("properties") or {}
         requested = str(properties.get("domainManagement", "")).lower()
         management = next((m for m in DOMAIN_MANAGEMENT if m.lower() == requested), None)

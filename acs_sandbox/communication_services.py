@@ -25,8 +25,10 @@ from acs_sandbox.comm_common import (
     RouteGroup,
     bad_request,
     compact_location,
+    data_location_error,
     in_scope,
     json_body,
+    location_error,
     not_found,
     page,
     params,
@@ -234,12 +236,11 @@ class CommunicationServicesApi(RouteGroup):
             return body
         if not _COMMUNICATION_NAME.match(p["cs"]):
             return bad_request(f"The resource name '{p['cs']}' is invalid.", "InvalidResourceName")
-        if not body.get("location"):
-            return bad_request("The location property is required for this definition.", "LocationRequired")
         properties = body.get("properties") or {}
         data_location = properties.get("dataLocation")
-        if not data_location:
-            return bad_request("The property 'properties.dataLocation' is required.")
+        error = location_error(body, "communicationServices") or data_location_error(data_location)
+        if error is not None:
+            return error
         existing = self.state.communication_service(p["sub"], p["rg"], p["cs"])
         if existing and compact_location(data_location) != compact_location(existing.data_location):
             return bad_request("The property 'properties.dataLocation' cannot be changed.")

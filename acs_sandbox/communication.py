@@ -345,7 +345,6 @@ class CommunicationApi(RouteGroup):
             user_engagement_tracking=tracking or "Disabled",
             verification_states={kind: {"status": initial} for kind in VERIFICATION_TYPES},
         )
-        senders.add_default_sender(domain)
         self.state.put_email_domain(domain)
         resource_id = domain_id(domain)
         self.system.touch(resource_id, created=True)

@@ -44,6 +44,7 @@ from acs_sandbox.verification import VERIFICATION_TYPES, Verifier, dkim_record_n
 
 DOMAIN_MANAGEMENT = ("AzureManaged", "CustomerManaged", "CustomerManagedInExchangeOnline")
 AZURE_MANAGED_NAME = "AzureManagedDomain"
+TRACKING = ("Disabled", "Enabled")
 SPF_VALUE = "v=spf1 include:spf.protection.outlook.com -all"
 # GUESS: the real DMARC verification record is not documented (the 2023-04-01 service listed none); the
 # sandbox lists this one only when asked through /_sandbox/.../dmarc
@@ -69,6 +70,10 @@ def register(
     ):
         group.register(router)
     provider.register(router, state)
+
+
+def _tracking_error() -> Response:
+    return bad_request("The property 'properties.userEngagementTracking' must be Disabled or Enabled.")
 
 
 def _record(record_type: str, name: str, value: str) -> dict[str, Any]:
@@ -326,6 +331,8 @@ class CommunicationApi(RouteGroup):
         if existing is not None and existing.domain_management != management:
             return bad_request("The property 'properties.domainManagement' cannot be changed.")
         tracking = properties.get("userEngagementTracking")
+        if tracking is not None and tracking not in TRACKING:
+            return _tracking_error()
         if existing is not None:
             with self.state.lock:
                 existing.tags = dict(body.get("tags") or {})
@@ -359,10 +366,8 @@ class CommunicationApi(RouteGroup):
         if isinstance(domain, Response):
             return domain
         tracking = (body.get("properties") or {}).get("userEngagementTracking")
-        if tracking is not None and tracking not in ("Disabled", "Enabled"):
-            return bad_request(
-                "The property 'properties.userEngagementTracking' must be Disabled or Enabled."
-            )
+        if tracking is not None and tracking not in TRACKING:
+            return _tracking_error()
         with self.state.lock:
             if "tags" in body:
                 domain.tags = dict(body.get("tags") or {})

@@ -343,7 +343,7 @@ def test_retry_hint_is_never_fractional() -> None:
 
 @pytest.fixture(scope="module")
 def slow_ops() -> Iterator[Sandbox]:
-    with Sandbox(SandboxOptions(operation_delay=0.6)) as sb:
+    with Sandbox(SandboxOptions(operation_delay=1.0)) as sb:
         yield sb
 
 

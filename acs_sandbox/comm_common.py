@@ -106,6 +106,53 @@ def parent_not_found(name: str) -> Response:
     )
 
 
+# GUESS: the data locations the portal offers for ACS (the service's own list and its error code are not in
+# the spec); compared without spaces and case, so "unitedstates" is "United States"
+DATA_LOCATIONS = (
+    "Africa",
+    "Asia Pacific",
+    "Australia",
+    "Brazil",
+    "Canada",
+    "Europe",
+    "France",
+    "Germany",
+    "India",
+    "Japan",
+    "Korea",
+    "Norway",
+    "Switzerland",
+    "UAE",
+    "UK",
+    "United States",
+)
+
+
+def location_error(body: dict[str, Any], resource_type: str) -> Response | None:
+    """ACS resources live in the location "global" only; ARM's errors for a missing or another location."""
+    location = body.get("location")
+    if not location:
+        return bad_request("The location property is required for this definition.", "LocationRequired")
+    if str(location).lower() != "global":
+        return bad_request(
+            f"The provided location '{location}' is not available for resource type "
+            f"'{PROVIDER}/{resource_type}'. List of available regions for the resource type is 'global'.",
+            "LocationNotAvailableForResourceType",
+        )
+    return None
+
+
+def data_location_error(data_location: object) -> Response | None:
+    if not data_location:
+        return bad_request("The property 'properties.dataLocation' is required.")
+    if compact_location(str(data_location)) not in {compact_location(d) for d in DATA_LOCATIONS}:
+        return bad_request(
+            f"The data location '{data_location}' is not supported; use one of {', '.join(DATA_LOCATIONS)}.",
+            "InvalidDataLocation",
+        )
+    return None
+
+
 def compact_location(data_location: str) -> str:
     """E.g. "United States" -> "unitedstates", the form domains report."""
     return re.sub(r"\s+", "", data_location).lower()
@@ -193,10 +240,12 @@ __all__ = [
     "SystemData",
     "bad_request",
     "compact_location",
+    "data_location_error",
     "domain_id",
     "find_domain",
     "in_scope",
     "json_body",
+    "location_error",
     "not_found",
     "page",
     "params",

@@ -25,10 +25,12 @@ from acs_sandbox.comm_common import (
     SystemData,
     bad_request,
     compact_location,
+    data_location_error,
     domain_id,
     find_domain,
     in_scope,
     json_body,
+    location_error,
     not_found,
     page,
     params,
@@ -42,6 +44,7 @@ from acs_sandbox.verification import VERIFICATION_TYPES, Verifier, dkim_record_n
 
 DOMAIN_MANAGEMENT = ("AzureManaged", "CustomerManaged", "CustomerManagedInExchangeOnline")
 AZURE_MANAGED_NAME = "AzureManagedDomain"
+TRACKING = ("Disabled", "Enabled")
 SPF_VALUE = "v=spf1 include:spf.protection.outlook.com -all"
 # GUESS: the real DMARC verification record is not documented (the 2023-04-01 service listed none); the
 # sandbox lists this one only when asked through /_sandbox/.../dmarc
@@ -67,6 +70,10 @@ def register(
     ):
         group.register(router)
     provider.register(router, state)
+
+
+def _tracking_error() -> Response:
+    return bad_request("The property 'properties.userEngagementTracking' must be Disabled or Enabled.")
 
 
 def _record(record_type: str, name: str, value: str) -> dict[str, Any]:
@@ -158,14 +165,13 @@ class CommunicationApi(RouteGroup):
             return body
         if not _SERVICE_NAME.match(p["es"]):
             return bad_request(f"The resource name '{p['es']}' is invalid.", "InvalidResourceName")
-        location = body.get("location")
-        if not location:
-            return bad_request("The location property is required for this definition.", "LocationRequired")
         properties = body.get("properties") or {}
         existing = self.state.email_service(p["sub"], p["rg"], p["es"])
         data_location = properties.get("dataLocation") or (existing.data_location if existing else None)
-        if not data_location:
-            return bad_request("The property 'properties.dataLocation' is required.")
+        error = location_error(body, "emailServices") or data_location_error(data_location)
+        if error is not None:
+            return error
+        location = body["location"]
         if existing and compact_location(data_location) != compact_location(existing.data_location):
             return bad_request("The property 'properties.dataLocation' cannot be changed.")
         service = EmailServiceState(
@@ -305,8 +311,9 @@ class CommunicationApi(RouteGroup):
         service = self.state.email_service(p["sub"], p["rg"], p["es"])
         if service is None:
             return parent_not_found(p["es"])
-        if not body.get("location"):
-            return bad_request("The location property is required for this definition.", "LocationRequired")
+        error = location_error(body, "emailServices/domains")
+        if error is not None:
+            return error
         properties = body.get("properties") or {}
         requested = str(properties.get("domainManagement", "")).lower()
         management = next((m for m in DOMAIN_MANAGEMENT if m.lower() == requested), None)
@@ -324,6 +331,8 @@ class CommunicationApi(RouteGroup):
         if existing is not None and existing.domain_management != management:
             return bad_request("The property 'properties.domainManagement' cannot be changed.")
         tracking = properties.get("userEngagementTracking")
+        if tracking is not None and tracking not in TRACKING:
+            return _tracking_error()
         if existing is not None:
             with self.state.lock:
                 existing.tags = dict(body.get("tags") or {})
@@ -343,7 +352,6 @@ class CommunicationApi(RouteGroup):
             user_engagement_tracking=tracking or "Disabled",
             verification_states={kind: {"status": initial} for kind in VERIFICATION_TYPES},
         )
-        senders.add_default_sender(domain)
         self.state.put_email_domain(domain)
         resource_id = domain_id(domain)
         self.system.touch(resource_id, created=True)
@@ -358,10 +366,8 @@ class CommunicationApi(RouteGroup):
         if isinstance(domain, Response):
             return domain
         tracking = (body.get("properties") or {}).get("userEngagementTracking")
-        if tracking is not None and tracking not in ("Disabled", "Enabled"):
-            return bad_request(
-                "The property 'properties.userEngagementTracking' must be Disabled or Enabled."
-            )
+        if tracking is not None and tracking not in TRACKING:
+            return _tracking_error()
         with self.state.lock:
             if "tags" in body:
                 domain.tags = dict(body.get("tags") or {})

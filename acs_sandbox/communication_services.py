@@ -9,9 +9,7 @@ Domain, SPF, DKIM and DKIM2 are Verified and whose email service's data location
 
 from __future__ import annotations
 
-import base64
 import re
-import secrets
 import uuid
 from typing import Any
 from urllib.parse import unquote
@@ -25,8 +23,10 @@ from acs_sandbox.comm_common import (
     RouteGroup,
     bad_request,
     compact_location,
+    data_location_error,
     in_scope,
     json_body,
+    location_error,
     not_found,
     page,
     params,
@@ -34,7 +34,7 @@ from acs_sandbox.comm_common import (
 )
 from acs_sandbox.http import Handler, Request, Response
 from acs_sandbox.lro import PROVIDER
-from acs_sandbox.state import CommunicationServiceState, SmtpUsernameState
+from acs_sandbox.state import CommunicationServiceState, SmtpUsernameState, new_access_key
 
 LINK_STATES = ("Domain", "SPF", "DKIM", "DKIM2")  # DMARC is not needed to link [U] (azure-api.md §6)
 IDENTITY_TYPES = ("None", "SystemAssigned", "UserAssigned", "SystemAssigned,UserAssigned")
@@ -48,11 +48,6 @@ _DOMAIN_ID = re.compile(
     r"/emailServices/(?P<es>[^/]+)/domains/(?P<domain>[^/]+)/?\Z",
     re.IGNORECASE,
 )
-
-
-def new_key() -> str:
-    """An access key shaped like the real ones: 64 random bytes, base64 (88 characters)."""
-    return base64.b64encode(secrets.token_bytes(64)).decode()
 
 
 def cs_id(service: CommunicationServiceState) -> str:
@@ -234,12 +229,11 @@ class CommunicationServicesApi(RouteGroup):
             return body
         if not _COMMUNICATION_NAME.match(p["cs"]):
             return bad_request(f"The resource name '{p['cs']}' is invalid.", "InvalidResourceName")
-        if not body.get("location"):
-            return bad_request("The location property is required for this definition.", "LocationRequired")
         properties = body.get("properties") or {}
         data_location = properties.get("dataLocation")
-        if not data_location:
-            return bad_request("The property 'properties.dataLocation' is required.")
+        error = location_error(body, "communicationServices") or data_location_error(data_location)
+        if error is not None:
+            return error
         existing = self.state.communication_service(p["sub"], p["rg"], p["cs"])
         if existing and compact_location(data_location) != compact_location(existing.data_location):
             return bad_request("The property 'properties.dataLocation' cannot be changed.")
@@ -264,8 +258,8 @@ class CommunicationServicesApi(RouteGroup):
             identity=identity,
             disable_local_auth=properties.get("disableLocalAuth"),
             public_network_access=properties.get("publicNetworkAccess"),
-            primary_key=existing.primary_key if existing else new_key(),
-            secondary_key=existing.secondary_key if existing else new_key(),
+            primary_key=existing.primary_key if existing else new_access_key(),
+            secondary_key=existing.secondary_key if existing else new_access_key(),
             notification_hub_id=existing.notification_hub_id if existing else None,
             smtp_usernames=existing.smtp_usernames if existing else {},
         )
@@ -346,7 +340,7 @@ class CommunicationServicesApi(RouteGroup):
         key_type = next((k for k in KEY_TYPES if k.lower() == wanted), None)
         if key_type is None:
             return bad_request("The property 'keyType' must be 'Primary' or 'Secondary'.", "InvalidKeyType")
-        key = new_key()
+        key = new_access_key()
         with self.state.lock:
             if key_type == "Primary":
                 service.primary_key = key

@@ -2,8 +2,9 @@
 the MailFrom addresses `username@domain` with a display name. Synchronous: PUT answers 201 (created) or 200
 (updated), DELETE 200 or 204 (nothing to delete), as SenderUsernames.json says.
 
-Every domain starts with the sender "DoNotReply" (the service adds it; the docs name it as the default
-MailFrom address); others are kept until deleted.
+Every domain starts with the sender "DoNotReply" (`EmailDomainState` holds it from the start). GUESS for
+customer-managed domains: the docs name DoNotReply as the default MailFrom address of Azure-managed ones.
+Others are kept until deleted.
 """
 
 from __future__ import annotations
@@ -29,14 +30,6 @@ from acs_sandbox.state import EmailDomainState, SandboxState, SenderUsernameStat
 DEFAULT_SENDER = "DoNotReply"
 # GUESS: the service's exact rule is undocumented; this is the dot-atom local part of RFC 5322, 1-64 chars
 _USERNAME = re.compile(r"(?=.{1,64}\Z)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
-
-
-def add_default_sender(domain: EmailDomainState) -> None:
-    """GUESS (for customer-managed domains): every new domain has the DoNotReply sender, as Azure-managed
-    domains do."""
-    domain.sender_usernames[DEFAULT_SENDER.lower()] = SenderUsernameState(
-        name=DEFAULT_SENDER, username=DEFAULT_SENDER, display_name=DEFAULT_SENDER
-    )
 
 
 def data_location_of(state: SandboxState, domain: EmailDomainState) -> str:

@@ -7,6 +7,8 @@ objects are never mutated in place: a write replaces them, so a snapshot is a ch
 
 from __future__ import annotations
 
+import base64
+import secrets
 import threading
 import time
 import uuid
@@ -91,7 +93,8 @@ class EmailDomainState:
     # Sandbox-only: also list a DMARC entry in verificationRecords (set through the admin API)
     dmarc_record: bool = False
     # username (lower-case) -> sender username; suppression list name (lower-case) -> list
-    sender_usernames: dict[str, SenderUsernameState] = field(default_factory=dict)
+    # (every domain starts with the sender DoNotReply: see senders.py)
+    sender_usernames: dict[str, SenderUsernameState] = field(default_factory=lambda: _default_senders())
     suppression_lists: dict[str, SuppressionListState] = field(default_factory=dict)
 
 
@@ -108,8 +111,8 @@ class CommunicationServiceState:
     identity: dict[str, Any] | None = None
     disable_local_auth: bool | None = None
     public_network_access: str | None = None
-    primary_key: str = ""
-    secondary_key: str = ""
+    primary_key: str = field(default_factory=lambda: new_access_key())
+    secondary_key: str = field(default_factory=lambda: new_access_key())
     notification_hub_id: str | None = None
     # SMTP username resource name (lower-case) -> SMTP username
     smtp_usernames: dict[str, SmtpUsernameState] = field(default_factory=dict)
@@ -139,6 +142,17 @@ class SuppressionListState:
     created: str = ""
     updated: str = ""
     addresses: dict[str, SuppressionAddressState] = field(default_factory=dict)  # lower-case id -> address
+
+
+def _default_senders() -> dict[str, SenderUsernameState]:
+    return {
+        "donotreply": SenderUsernameState(name="DoNotReply", username="DoNotReply", display_name="DoNotReply")
+    }
+
+
+def new_access_key() -> str:
+    """An access key shaped like the real ones: 64 random bytes, base64 (88 characters)."""
+    return base64.b64encode(secrets.token_bytes(64)).decode()
 
 
 @dataclass
@@ -287,5 +301,6 @@ __all__ = [
     "ZoneKey",
     "ZoneSnapshot",
     "ZoneState",
+    "new_access_key",
     "new_etag",
 ]

@@ -70,16 +70,15 @@ class SuppressionApi(RouteGroup):
         self, domain: EmailDomainState, lst: SuppressionListState, address: SuppressionAddressState
     ) -> dict[str, Any]:
         resource_id = f"{self._list_id(domain, lst.name)}/suppressionListAddresses/{address.name}"
-        properties: dict[str, Any] = {"email": address.email}
-        for key, value in (
-            ("firstName", address.first_name),
-            ("lastName", address.last_name),
-            ("notes", address.notes),
-        ):
-            if value is not None:
-                properties[key] = value
-        properties["lastModified"] = address.last_modified
-        properties["dataLocation"] = data_location_of(self.state, domain)
+        # GUESS: unset names and notes are null (the example always shows the keys; null vs absent is unknown)
+        properties: dict[str, Any] = {
+            "email": address.email,
+            "firstName": address.first_name,
+            "lastName": address.last_name,
+            "notes": address.notes,
+            "lastModified": address.last_modified,
+            "dataLocation": data_location_of(self.state, domain),
+        }
         return {
             "id": resource_id,
             "name": address.name,

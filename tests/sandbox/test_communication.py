@@ -416,3 +416,19 @@ def test_linking_errors(client: Any, rg: str) -> None:
     link(["not-a-resource-id"])
     link([european.id])  # data location mismatch
     assert client.communication_services.get(rg, "acs").linked_domains == []
+
+
+def test_user_engagement_tracking_is_validated_on_put_and_patch(client: Any, rg: str) -> None:
+    make_service(client, rg)
+    body = {
+        "location": "global",
+        "properties": {"domainManagement": "CustomerManaged", "userEngagementTracking": "On"},
+    }
+    with pytest.raises(HttpResponseError) as err:
+        client.domains.begin_create_or_update(rg, "es", "contoso.com", body)
+    assert err.value.status_code == 400
+    make_domain(client, rg, "contoso.com")
+    with pytest.raises(HttpResponseError) as err:
+        client.domains.begin_update(rg, "es", "contoso.com", {"properties": {"userEngagementTracking": "On"}})
+    assert err.value.status_code == 400
+    assert client.domains.get(rg, "es", "contoso.com").user_engagement_tracking == "Disabled"

@@ -343,7 +343,7 @@ def test_retry_hint_is_never_fractional() -> None:
 
 @pytest.fixture(scope="module")
 def slow_ops() -> Iterator[Sandbox]:
-    with Sandbox(SandboxOptions(operation_delay=0.6)) as sb:
+    with Sandbox(SandboxOptions(operation_delay=1.0)) as sb:
         yield sb
 
 
@@ -363,3 +363,30 @@ def test_sdk_follows_operations_in_progress(slow_ops: Sandbox) -> None:
     assert result_polls[-1] == 204 and 202 in result_polls
     with pytest.raises(ResourceNotFoundError):
         client.communication_services.get(rg, "acs")
+
+
+def test_resources_live_in_the_global_location_and_a_known_data_location(client: Any, rg: str) -> None:
+    attempts = [
+        lambda body: client.email_services.begin_create_or_update(rg, "es", body),
+        lambda body: client.communication_services.begin_create_or_update(rg, "acs", body),
+    ]
+    for create in attempts:
+        with pytest.raises(HttpResponseError) as err:
+            create({"location": "westus", "properties": {"dataLocation": "United States"}})
+        assert (err.value.status_code, err.value.error.code) == (400, "LocationNotAvailableForResourceType")
+        with pytest.raises(HttpResponseError) as err:
+            create({"location": "global", "properties": {"dataLocation": "Atlantis"}})
+        assert (err.value.status_code, err.value.error.code) == (400, "InvalidDataLocation")
+    make_domain(client, rg, "ok.example.com")
+    with pytest.raises(HttpResponseError) as err:
+        client.domains.begin_create_or_update(
+            rg,
+            "es",
+            "contoso.com",
+            {"location": "eastus", "properties": {"domainManagement": "CustomerManaged"}},
+        )
+    assert err.value.error.code == "LocationNotAvailableForResourceType"
+    europe = client.email_services.begin_create_or_update(
+        rg, "eu", {"location": "Global", "properties": {"dataLocation": "europe"}}
+    ).result()
+    assert (europe.location, europe.data_location) == ("Global", "europe")

@@ -118,9 +118,10 @@ def read_link_target(session: Session, target: DomainTarget) -> CommunicationRes
 
 def link_domain(
     session: Session, target: DomainTarget, domain: EmailDomain, *, settle: float, say: Callable[[str], None]
-) -> tuple[bool, str]:
-    """Append `domain` to the resource's linked domains, keeping every other; returns (whether acs-dns added
-    the link, a line saying what happened). Raises LinkRefusedError for what the service would refuse."""
+) -> tuple[str | None, str]:
+    """Append `domain` to the resource's linked domains, keeping every other; returns (the resource's id when
+    acs-dns added the link, else None; a line saying what happened). Raises LinkRefusedError for what the
+    service would refuse."""
     assert target.communication_service is not None
     name = target.communication_service
     comm = session.communication(target.subscription)
@@ -130,7 +131,9 @@ def link_domain(
         for _ in range(MAX_LINK_ATTEMPTS):
             resource = comm.get_communication_service(rg, name)
             if resource.links(domain.resource_id):
-                return wrote, f"linked to {name}" if wrote else f"already linked to {name}"
+                if wrote:
+                    return resource.resource_id, f"linked to {name}"
+                return None, f"already linked to {name}"
             problem = link_problem(domain, resource, name)
             if problem:
                 raise LinkRefusedError(

@@ -154,9 +154,8 @@ def _go_sending(
             added, line = lifecycle.link_domain(session, t, domain, settle=options.link_settle, say=say)
             done.append(line)
             if added:
-                resource = lifecycle.read_link_target(session, t)
                 rg = lifecycle.communication_resource_group(t)
-                tags[lifecycle.link_tag(resource.resource_id)] = f"{rg}/{t.communication_service}"
+                tags[lifecycle.link_tag(added)] = f"{rg}/{t.communication_service}"
         if t.senders:
             created, lines = lifecycle.ensure_senders(session, t, say)
             report.notes += lines

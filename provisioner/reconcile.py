@@ -120,6 +120,12 @@ def provision_domain(
     pruned = _prunes(target, report.states)
     report = _apply_check_verify(session, report, desired, plan, options, deadline, replan)
     if report.result is not Result.VERIFIED:
+        if report.result is Result.STARTED and (
+            target.communication_service or target.senders or target.prune_token
+        ):
+            report.notes.append(
+                "link, senders and --prune-token wait for verification: re-run without --no-wait"
+            )
         return report
     return _go_sending(session, report, options, deadline, None if pruned else lambda: replan(True))
 

@@ -405,3 +405,93 @@ def test_provision_then_deprovision_never_changes_a_foreign_value(
     deprovision_domain(w.session([target]), target, FAST, deadline=60)
 
     assert snapshot(w) == before
+
+
+# ---- the removal planner, case by case ----------------------------------------------------------------
+def _provisioned(world: FakeWorld, **kwargs: object):
+    target = world.target(DOMAIN, **kwargs)
+    report = provision_domain(world.session([target]), target, FAST, deadline=60)
+    assert report.exit_code is ExitCode.OK, report.message
+    return target
+
+
+def test_an_spf_edited_since_loses_only_the_include_acs_dns_added(world: FakeWorld) -> None:
+    world.dns.put(
+        zone_of(world), RecordSet("mail", RecordType.TXT, 300, txt=(TxtRecord(("v=spf1 mx -all",)),))
+    )
+    target = _provisioned(world)
+    held = world.dns.get(zone_of(world), "mail", RecordType.TXT)
+    assert held is not None
+    edited = tuple(
+        TxtRecord((f"v=spf1 mx {ACS_INCLUDE} ip4:198.51.100.7 -all",)) if t.text.startswith("v=spf1") else t
+        for t in held.txt
+    )
+    world.dns.put(zone_of(world), replace(held, txt=edited))
+
+    report = deprovision_domain(world.session([target]), target, FAST, deadline=60)
+
+    assert report.exit_code is ExitCode.OK, report.message
+    assert texts(world, "mail") == ["v=spf1 mx ip4:198.51.100.7 -all"]
+    assert world.dns.get(zone_of(world), "mail", RecordType.TXT).metadata == ()  # type: ignore[union-attr]
+
+
+def test_a_cname_taken_over_gets_its_old_target_back(world: FakeWorld) -> None:
+    name = "selector1-azurecomm-prod-net._domainkey.mail"
+    theirs = RecordSet(name, RecordType.CNAME, 3600, cname="old.example.net", metadata={"team": "mail"})
+    world.dns.put(zone_of(world), theirs)
+    target = _provisioned(world, takeover=True)
+    assert world.dns.get(zone_of(world), name, RecordType.CNAME).cname.endswith("azurecomm.net")  # type: ignore[union-attr]
+
+    deprovision_domain(world.session([target]), target, FAST, deadline=60)
+
+    back = world.dns.get(zone_of(world), name, RecordType.CNAME)
+    assert back is not None and replace(back, etag=None) == theirs
+
+
+def test_prune_keeps_a_token_acs_dns_did_not_add(world: FakeWorld) -> None:
+    spf = f"v=spf1 {ACS_INCLUDE} -all"
+    world.dns.put(
+        zone_of(world), RecordSet("mail", RecordType.TXT, 300, txt=(TxtRecord((TOKEN,)), TxtRecord((spf,))))
+    )
+    target = world.target(DOMAIN)
+    provision_domain(world.session([target]), target, FAST, deadline=60)  # adds nothing, marks nothing
+    world.dns.put(
+        zone_of(world),
+        replace(world.dns.get(zone_of(world), "mail", RecordType.TXT), metadata={"acsdns_spf_added": ""}),  # type: ignore[arg-type]
+    )
+    pruning = world.target(DOMAIN, prune_token=True)
+
+    report = provision_domain(world.session([pruning]), pruning, FAST, deadline=60)
+
+    assert report.exit_code is ExitCode.OK
+    assert TOKEN in texts(world, "mail")
+
+
+def test_deprovision_after_the_email_domain_is_gone_still_uses_the_markers(world: FakeWorld) -> None:
+    before = snapshot(world)
+    target = _provisioned(world)
+    del world.comm.domains[("rg-email", "contoso-email", DOMAIN)]
+
+    report = deprovision_domain(world.session([target]), target, FAST, deadline=60)
+
+    assert report.exit_code is ExitCode.OK, report.message
+    assert snapshot(world) == before
+
+
+def test_deprovision_is_refused_write_by_write_when_a_set_changes_under_it(world: FakeWorld) -> None:
+    """A 412 on a delete re-reads and re-plans: a value another team added meanwhile survives."""
+    target = _provisioned(world)
+    zone = zone_of(world)
+    added = []
+
+    def someone_adds_a_value(z, name: str, type_: RecordType) -> None:
+        if name == "mail" and not added:
+            added.append(1)
+            held = world.dns.get(zone, "mail", RecordType.TXT)
+            world.dns.put(zone, replace(held, txt=(*held.txt, TxtRecord(("late=1",)))))  # type: ignore[arg-type]
+
+    world.dns.before_write = someone_adds_a_value
+    report = deprovision_domain(world.session([target]), target, FAST, deadline=60)
+
+    assert report.exit_code is ExitCode.OK, report.message
+    assert texts(world, "mail") == ["late=1"]

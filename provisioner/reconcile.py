@@ -109,15 +109,16 @@ def provision_domain(
     assert report.zone is not None
     zone = report.zone
 
-    def replan(prune: bool = _prunes(target, report.states)) -> Plan | Outcome:
+    pruned = _prunes(target, report.states)
+
+    def replan() -> Plan | Outcome:
         again = steps.plan_records(
-            session, target, zone, desired, shared_listing=False, prune=prune, say=session.sayer(target)
+            session, target, zone, desired, shared_listing=False, prune=pruned, say=session.sayer(target)
         )
         if not isinstance(again, Outcome):
             report.plan = again
         return again
 
-    pruned = _prunes(target, report.states)
     report = _apply_check_verify(session, report, desired, plan, options, deadline, replan)
     if report.result is not Result.VERIFIED:
         if report.result is Result.STARTED and (
@@ -127,7 +128,13 @@ def provision_domain(
                 "link, senders and --prune-token wait for verification: re-run without --no-wait"
             )
         return report
-    return _go_sending(session, report, options, deadline, None if pruned else lambda: replan(True))
+
+    def prune_plan() -> Plan | Outcome:  # the token comes out once Domain is Verified (report.plan stays)
+        return steps.plan_records(
+            session, target, zone, desired, shared_listing=False, prune=True, say=session.sayer(target)
+        )
+
+    return _go_sending(session, report, options, deadline, None if pruned else prune_plan)
 
 
 def _go_sending(

@@ -43,8 +43,18 @@ def test_example_file_loads() -> None:
     assert [t.domain for t in targets] == ["mail.contoso.com", "contoso.com", "notify.fabrikam.com"]
     first, apex, other = targets
     assert first == DomainTarget(
-        SUB, "rg-email", "contoso-email", "mail.contoso.com", "contoso.com", "rg-dns", create_domain=True
+        SUB,
+        "rg-email",
+        "contoso-email",
+        "mail.contoso.com",
+        "contoso.com",
+        "rg-dns",
+        create_domain=True,
+        communication_service="contoso-acs",
+        senders=(("donotreply", None), ("billing", "Billing")),
+        dmarc="v=DMARC1; p=none; rua=mailto:dmarc@contoso.com",
     )
+    assert apex.communication_service is None and apex.senders == ()  # set in the first entry only
     assert apex.zone is None and apex.zone_resource_group == "rg-dns"
     assert (other.subscription, other.email_service, other.spf_hardfail) == (SUB2, "fabrikam-email", True)
 

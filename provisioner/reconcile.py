@@ -270,7 +270,12 @@ def apply_saved_plan(plans: dict[DomainTarget, Plan]) -> DomainCommand:
         report.zone, report.plan = zone, plan
         desired = desired_records(target.domain, zone.name, domain.records)
         report.kinds = [d.kind for d in desired]
-        return _apply_check_verify(session, report, desired, plan, options, deadline, replan=None)
+        report.domain = domain
+        report = _apply_check_verify(session, report, desired, plan, options, deadline, replan=None)
+        if report.result is not Result.VERIFIED:
+            return report
+        # link and senders as saved; the plan writes exactly what it shows, so no token pruning beyond it
+        return _go_sending(session, report, options, deadline, None)
 
     return command
 

@@ -495,3 +495,29 @@ def test_deprovision_is_refused_write_by_write_when_a_set_changes_under_it(world
 
     assert report.exit_code is ExitCode.OK, report.message
     assert texts(world, "mail") == ["late=1"]
+
+
+def test_a_saved_plan_keeps_the_link_and_senders_and_applies_them_after_verification(
+    world: FakeWorld,
+) -> None:
+    from provisioner import plan_file
+    from provisioner.reconcile import apply_saved_plan
+
+    target = world.target(DOMAIN, communication_service="contoso-acs", senders=(("billing", "Billing"),))
+    planned = plan_domain(world.session([target]), target, replace(FAST, dry_run=True), deadline=60)
+    assert planned.plan is not None
+    [saved] = plan_file.loads(plan_file.dumps([plan_file.SavedPlan(target, planned.plan)]))
+    assert (saved.target.communication_service, saved.target.senders) == (
+        "contoso-acs",
+        (("billing", "Billing"),),
+    )
+
+    command = apply_saved_plan({saved.target: saved.plan})
+    report = command(world.session([saved.target]), saved.target, FAST, 60)
+
+    assert report.result is Result.VERIFIED, report.message
+    assert (
+        f"/fake/domains/{DOMAIN}"
+        in world.comm.communication_services[("rg-email", "contoso-acs")].linked_domains
+    )
+    assert "billing" in world.comm.senders[("rg-email", "contoso-email", DOMAIN)]

@@ -306,10 +306,7 @@ class Replayer:
             return [f"seed: no PUT operation in the swagger creates {path}"]
         if body is None:
             body = creator.seed_body(path)
-        version = api_version
-        for p in creator.operation.parameters:
-            if p["name"] == "api-version" and creator.examples:
-                version = str(creator.examples[0].data["parameters"].get("api-version", api_version))
+        version = str(creator.examples[0].data["parameters"].get("api-version", api_version))  # type: ignore[index]
         response = self.send(WireRequest("PUT", path, {"api-version": version}, {}, body))
         if response.status_code >= 300:
             return [f"seed: PUT {path} answered {response.status_code}: {response.text[:300]}"]

@@ -208,9 +208,10 @@ def update_tags(
         comm.set_domain_tags(target.resource_group, target.email_service, target.domain, tags)
 
 
-def preview_sending(session: Session, target: DomainTarget, domain: EmailDomain) -> list[str]:
-    """What provision would do after verification (for `plan`): link and senders, as lines; reads only."""
-    lines = []
+def preview_sending(session: Session, target: DomainTarget, domain: EmailDomain) -> tuple[list[str], bool]:
+    """What provision would do after verification (for `plan`): the link and senders as lines, and whether
+    anything would change. Reads only."""
+    lines, pending = [], False
     if target.communication_service:
         resource = read_link_target(session, target)
         if resource.links(domain.resource_id):
@@ -219,14 +220,12 @@ def preview_sending(session: Session, target: DomainTarget, domain: EmailDomain)
             problem = link_problem(domain, resource, target.communication_service)
             wait = f" (once verified: {problem})" if problem else ""
             lines.append(f"link: would link to {target.communication_service}{wait}")
+            pending = True
     if target.senders:
         comm = session.communication(target.subscription)
         existing = comm.list_senders(target.resource_group, target.email_service, target.domain)
         for change in plan_senders(target.senders, existing):
             verb = {"create": "would create", "update": "would update", "noop": "up to date:"}[change.action]
             lines.append(f"sender: {verb} {change.username} ({change.display_name})")
-    return lines
-
-
-def sending_pending(lines: list[str]) -> bool:
-    return any("would " in line for line in lines)
+            pending = pending or change.action != "noop"
+    return lines, pending

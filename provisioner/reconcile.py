@@ -80,10 +80,11 @@ def plan_domain(session: Session, target: DomainTarget, options: RunOptions, dea
     verified = v.all_verified(report.kinds, report.states)
     try:
         assert report.domain is not None
-        report.notes += lifecycle.preview_sending(session, target, report.domain)
+        lines, sending = lifecycle.preview_sending(session, target, report.domain)
     except AcsDnsError as err:
         return _end(session, report, Outcome.failed(err))
-    pending = plan.has_changes or not verified or lifecycle.sending_pending(report.notes)
+    report.notes += lines
+    pending = plan.has_changes or not verified or sending
     return _end(
         session,
         report,

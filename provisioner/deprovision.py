@@ -211,5 +211,9 @@ def plan_removal(
             left.append(
                 f"CNAME {found_set.name}: left in place: not marked as created by acs-dns for {domain}"
             )
+    kinds = {(at, RecordType.TXT): (VerificationKind.DOMAIN, VerificationKind.SPF)}
+    kinds[(dmarc_at, RecordType.TXT)] = (VerificationKind.DMARC,)
+    kinds |= {(d.name.lower(), RecordType.CNAME): (d.kind,) for d in desired if d.type is RecordType.CNAME}
+    changes = [replace(c, kinds=kinds.get((c.key[0].lower(), c.key[1]), ())) for c in changes]
     changes.sort(key=lambda c: (c.record_set.name.lower(), c.record_set.type))
     return Removal(Plan(zone, tuple(changes)), tuple(left))

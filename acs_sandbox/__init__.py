@@ -42,6 +42,8 @@ class SandboxOptions:
     seed_file: str | None = None
     # Cache RD=1 answers for their TTL (off: every change shows after propagation_delay): `--resolver-cache`.
     resolver_cache: bool = False
+    # seconds a Microsoft.Communication long-running operation stays in progress (short: tests stay fast)
+    operation_delay: float = 0.05
 
 
 class Sandbox:
@@ -73,7 +75,7 @@ class Sandbox:
         )
         router = Router()
         zones.register(router, self.state)
-        communication.register(router, self.state, self.verifier)
+        communication.register(router, self.state, self.verifier, opts.operation_delay)
         self.app = ArmApp(router, realism.hooks_for(opts))
         admin.register(self.app, self.state)
         dns_admin.register(self.app, self.state, self._dns)

@@ -7,6 +7,8 @@ objects are never mutated in place: a write replaces them, so a snapshot is a ch
 
 from __future__ import annotations
 
+import base64
+import secrets
 import threading
 import time
 import uuid
@@ -92,6 +94,10 @@ class EmailDomainState:
     created_at: float = field(default_factory=time.time)
     # Sandbox-only: also list a DMARC entry in verificationRecords (set through the admin API)
     dmarc_record: bool = False
+    # username (lower-case) -> sender username; suppression list name (lower-case) -> list
+    # (every domain starts with the sender DoNotReply: see senders.py)
+    sender_usernames: dict[str, SenderUsernameState] = field(default_factory=lambda: _default_senders())
+    suppression_lists: dict[str, SuppressionListState] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,6 +109,60 @@ class CommunicationServiceState:
     data_location: str = "United States"
     linked_domains: list[str] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
+    # the wire `identity` object (type, principalId, tenantId, userAssignedIdentities), None = no identity
+    identity: dict[str, Any] | None = None
+    disable_local_auth: bool | None = None
+    public_network_access: str | None = None
+    primary_key: str = field(default_factory=lambda: new_access_key())
+    secondary_key: str = field(default_factory=lambda: new_access_key())
+    notification_hub_id: str | None = None
+    # SMTP username resource name (lower-case) -> SMTP username
+    smtp_usernames: dict[str, SmtpUsernameState] = field(default_factory=dict)
+
+
+@dataclass
+class SenderUsernameState:
+    name: str  # the resource name (path segment)
+    username: str
+    display_name: str = ""
+
+
+@dataclass
+class SuppressionAddressState:
+    name: str  # the address id (path segment)
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    notes: str | None = None
+    last_modified: str = ""
+
+
+@dataclass
+class SuppressionListState:
+    name: str
+    list_name: str | None = None
+    created: str = ""
+    updated: str = ""
+    addresses: dict[str, SuppressionAddressState] = field(default_factory=dict)  # lower-case id -> address
+
+
+def _default_senders() -> dict[str, SenderUsernameState]:
+    return {
+        "donotreply": SenderUsernameState(name="DoNotReply", username="DoNotReply", display_name="DoNotReply")
+    }
+
+
+def new_access_key() -> str:
+    """An access key shaped like the real ones: 64 random bytes, base64 (88 characters)."""
+    return base64.b64encode(secrets.token_bytes(64)).decode()
+
+
+@dataclass
+class SmtpUsernameState:
+    name: str
+    username: str
+    entra_application_id: str
+    tenant_id: str
 
 
 def _k(*parts: str) -> tuple[str, ...]:
@@ -281,8 +341,13 @@ __all__ = [
     "EmailServiceState",
     "RecordSetState",
     "SandboxState",
+    "SenderUsernameState",
+    "SmtpUsernameState",
+    "SuppressionAddressState",
+    "SuppressionListState",
     "ZoneKey",
     "ZoneSnapshot",
     "ZoneState",
+    "new_access_key",
     "new_etag",
 ]

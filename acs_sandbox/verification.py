@@ -7,11 +7,16 @@ outcome ONCE, from a recursive (RD=1) query to the sandbox DNS server, i.e. what
 at that moment (delegation and propagation included), never from the zone tables. A later DNS change does
 not alter a decided state; initiating again starts over.
 
-The failure `errorCode`s below are sandbox-invented: the real values are not documented.
+GUESS: the failure `errorCode`s below (TxtRecordNotFound, SpfRecordNotFound, SpfRecordInvalid,
+CnameRecordNotFound, CnameRecordInvalid, DmarcRecordNotFound, DmarcRecordInvalid) are sandbox-invented: the
+real values are not documented. A state without a failure reports `"errorCode": ""`, as the spec examples do.
+DMARC is decided like the others, from the `_dmarc.<domain>` TXT served publicly: exactly one `v=DMARC1`
+record (RFC 7489 §6.6.3: with several, receivers apply none).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -137,10 +142,7 @@ class Verifier:
                 return "CnameRecordNotFound"
             return None if targets[0].lower() == dkim_target(kind) else "CnameRecordInvalid"
         if kind == "DMARC":
-            records = [v for v in self.txt(f"_dmarc.{name}") if v.startswith("v=DMARC1")]
-            if not records:
-                return "DmarcRecordNotFound"
-            return None if len(records) == 1 else "DmarcRecordInvalid"
+            return dmarc_error(self.txt(f"_dmarc.{name}"))
         raise ValueError(kind)
 
     def txt(self, name: str) -> list[str]:
@@ -182,6 +184,22 @@ class Verifier:
         return response
 
 
+_DMARC_VERSION = re.compile(r"v\s*=\s*DMARC1\s*(;|\Z)")
+_DMARC_POLICY = re.compile(r"(^|;)\s*p\s*=\s*(none|quarantine|reject)\s*(;|\Z)", re.IGNORECASE)
+
+
+def dmarc_error(values: list[str]) -> str | None:
+    """Exactly one DMARC record (RFC 7489 §6.6.3: records not starting `v=DMARC1` are not DMARC records;
+    with several, receivers apply none), with a valid `p` policy (GUESS: the service's own rule is
+    undocumented)."""
+    records = [v for v in values if _DMARC_VERSION.match(v)]
+    if not records:
+        return "DmarcRecordNotFound"
+    if len(records) > 1 or not _DMARC_POLICY.search(records[0]):
+        return "DmarcRecordInvalid"
+    return None
+
+
 def spf_error(values: list[str]) -> str | None:
     """Exactly one `v=spf1` record, including ACS's include, ending with `-all` (`~all` fails, per the docs)."""
     records = [v for v in values if v.lower() == "v=spf1" or v.lower().startswith("v=spf1 ")]
@@ -195,4 +213,12 @@ def spf_error(values: list[str]) -> str | None:
     return None
 
 
-__all__ = ["DKIM_SELECTORS", "VERIFICATION_TYPES", "Verifier", "dkim_record_name", "dkim_target", "spf_error"]
+__all__ = [
+    "DKIM_SELECTORS",
+    "VERIFICATION_TYPES",
+    "Verifier",
+    "dkim_record_name",
+    "dkim_target",
+    "dmarc_error",
+    "spf_error",
+]

@@ -1,6 +1,6 @@
 """How fast `acs-dns --help` answers (the Azure SDK is imported lazily). Prints the median of N runs.
 
-.venv/bin/python -m bench.cli_startup [--runs 10]
+.venv/bin/python -m bench.cli_startup [--runs 10] [--allow-dirty]
 """
 
 from __future__ import annotations
@@ -11,11 +11,15 @@ import subprocess
 import sys
 import time
 
+from bench import provenance
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10)
+    provenance.add_argument(parser)
     args = parser.parse_args()
+    source = provenance.require_clean_tree(args.allow_dirty)
     times = []
     for _ in range(args.runs):
         started = time.perf_counter()
@@ -23,7 +27,7 @@ def main() -> None:
         times.append(time.perf_counter() - started)
     print(
         f"acs-dns --help: median {statistics.median(times):.3f} s, "
-        f"max {max(times):.3f} s over {args.runs} runs (goal < 0.4 s)"
+        f"max {max(times):.3f} s over {args.runs} runs (goal < 0.4 s), measured on {source.label}"
     )
 
 

@@ -1,6 +1,6 @@
 """Sandbox throughput: N TXT record-set PUTs through ONE real DnsManagementClient, in sequence.
 
-    .venv/bin/python -m bench.sandbox_throughput [--count 2000] [--profile out.prof]
+    .venv/bin/python -m bench.sandbox_throughput [--count 2000] [--profile out.prof] [--allow-dirty]
 
 Prints PUTs/second and the p50/p99 latency of one `record_sets.create_or_update` call, as seen by
 the SDK (TLS, HTTP, the SDK pipeline and the sandbox handler included).
@@ -18,6 +18,7 @@ from azure.mgmt.dns import DnsManagementClient
 from azure.mgmt.dns.models import RecordSet, TxtRecord, Zone
 
 from acs_sandbox import Sandbox, SandboxOptions
+from bench import provenance
 from provisioner.azure.credentials import SandboxCredential
 
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000b1"
@@ -64,7 +65,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2000, help="record-set PUTs to send (default 2000)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="sandbox latency per request")
     parser.add_argument("--profile", help="write a cProfile of the whole run (client and server) here")
+    provenance.add_argument(parser)
     args = parser.parse_args()
+    source = provenance.require_clean_tree(args.allow_dirty)
     options = SandboxOptions(latency_ms=args.latency_ms)
     if args.profile:
         with cProfile.Profile() as profile:
@@ -76,7 +79,7 @@ def main() -> None:
         f"{result['puts']} PUTs in {result['seconds']} s: {result['puts_per_second']} PUT/s, "
         f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
     )
-    print(json.dumps(result))
+    print(json.dumps({**result, "code": source.label}))
 
 
 if __name__ == "__main__":

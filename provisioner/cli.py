@@ -171,6 +171,35 @@ Takeover = Annotated[
     bool | None,
     typer.Option("--takeover", help="Repoint DKIM CNAMEs that acs-dns did not create.", rich_help_panel=_B),
 ]
+_L = "Sending (link, senders, DMARC)"
+CommunicationService = Annotated[
+    str | None,
+    typer.Option(help="Link the domain to this Communication Services resource.", rich_help_panel=_L),
+]
+CommunicationRg = Annotated[
+    str | None,
+    typer.Option(help="Its resource group (default: the email service's).", rich_help_panel=_L),
+]
+Senders = Annotated[
+    list[str] | None,
+    typer.Option("--sender", help="USER[=Display Name]: a sender username (repeatable).", rich_help_panel=_L),
+]
+Dmarc = Annotated[
+    str | None,
+    typer.Option(
+        help='The _dmarc TXT to write when none exists, e.g. "v=DMARC1; p=none".', rich_help_panel=_L
+    ),
+]
+DmarcReplace = Annotated[
+    bool | None,
+    typer.Option("--dmarc-replace", help="Replace an existing, different DMARC record.", rich_help_panel=_L),
+]
+PruneToken = Annotated[
+    bool | None,
+    typer.Option(
+        "--prune-token", help="Remove the verification token once Domain is Verified.", rich_help_panel=_L
+    ),
+]
 AuthOpt = Annotated[Auth, typer.Option("--auth", help="Credential to use.", rich_help_panel=_A)]
 CloudOpt = Annotated[Cloud, typer.Option("--cloud", help="Azure cloud.", rich_help_panel=_A)]
 ArmEndpoint = Annotated[
@@ -226,6 +255,10 @@ PollInterval = Annotated[
     float,
     typer.Option(min=0.0, help="First verification poll delay, seconds.", rich_help_panel=_B, hidden=True),
 ]
+LinkSettle = Annotated[
+    float,
+    typer.Option(min=0.0, help="Seconds between changing linkedDomains and reading them back.", hidden=True),
+]
 
 
 DetailedExitcode = Annotated[
@@ -277,6 +310,12 @@ _HEAD = [  # shared parameters listed before a command's own, in --help order
     ("create_domain", CreateDomain, None),
     ("spf_hardfail", SpfHardfail, None),
     ("takeover", Takeover, None),
+    ("communication_service", CommunicationService, None),
+    ("communication_resource_group", CommunicationRg, None),
+    ("sender", Senders, None),
+    ("dmarc", Dmarc, None),
+    ("dmarc_replace", DmarcReplace, None),
+    ("prune_token", PruneToken, None),
 ]
 _TAIL = [  # ... and after them
     ("parallel", Parallel, 16),
@@ -293,8 +332,9 @@ _TAIL = [  # ... and after them
 
 def _common(values: dict[str, Any]) -> CommonOptions:
     servers = tuple(values.pop("dns_server") or ())
+    senders = tuple(values.pop("sender", None) or ())
     plain = {k: getattr(v, "value", v) for k, v in values.items()}
-    return CommonOptions(dns_servers=servers, **plain)
+    return CommonOptions(dns_servers=servers, sender=senders, **plain)
 
 
 def with_common_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -479,10 +519,12 @@ def provision(
     detailed_exitcode: DryRunDetailedExitcode = False,
     plan_file: SavedPlanFile = None,
     poll_interval: PollInterval = 5.0,
+    link_settle: LinkSettle = 2.0,
 ) -> None:
     """Write the email domain's records into its Azure DNS zone, start verification, wait until Verified."""
     options = RunOptions.polling_every(
         poll_interval,
+        link_settle=link_settle,
         dry_run=dry_run,
         wait=not no_wait,
         timeout=timeout,
@@ -507,11 +549,28 @@ def plan(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema (draft 2020-12) of the --output json document."""
-    from provisioner.schema import schema_json
-
-    typer.echo(schema_json())
+@with_common_options
+def deprovision(
+    common: CommonOptions,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the removal plan; change nothing.")
+    ] = False,
+    detailed_exitcode: DryRunDetailedExitcode = False,
+    delete_domain: Annotated[
+        bool,
+        typer.Option("--delete-domain", help="Also delete the email domain resource.", rich_help_panel=_B),
+    ] = False,
+    link_settle: LinkSettle = 2.0,
+) -> None:
+    """Remove exactly what acs-dns added for the domain (records, values, link, senders); nothing else."""
+    options = RunOptions(dry_run=dry_run, delete_domain=delete_domain, link_settle=link_settle)
+    execute(
+        "deprovision",
+        common,
+        options,
+        detailed_exitcode=detailed_exitcode or not dry_run,
+        per_domain="deprovision_domain",
+    )
 
 
 @app.command()

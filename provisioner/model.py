@@ -109,3 +109,29 @@ class Zone:
     @property
     def is_private(self) -> bool:
         return self.zone_type.lower() == "private"
+
+
+@dataclass(frozen=True)
+class CommunicationResource:
+    """A Communication Services resource, as far as linking email domains goes."""
+
+    resource_id: str
+    data_location: str
+    linked_domains: tuple[str, ...] = ()
+
+    def links(self, domain_id: str) -> bool:
+        """True if `domain_id` is among the linked domains (resource ids compare case-insensitively)."""
+        return any(d.lower() == domain_id.lower() for d in self.linked_domains)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """A sender username of an email domain: the MailFrom address `username@domain`."""
+
+    username: str
+    display_name: str = ""
+
+
+def same_location(a: str, b: str) -> bool:
+    """Data locations compare without spaces and case ("United States" == "unitedstates")."""
+    return "".join(a.split()).lower() == "".join(b.split()).lower()

@@ -24,6 +24,8 @@ class RunOptions:
     poll_first: float = 5.0  # first verification status poll delay; grows to poll_max
     poll_max: float = 30.0
     dns_interval: float = 2.0
+    link_settle: float = 2.0  # seconds between linking and reading the links back (see lifecycle.link_domain)
+    delete_domain: bool = False  # deprovision: also delete the email domain resource
 
     @classmethod
     def polling_every(cls, poll_interval: float, **kwargs: object) -> RunOptions:
@@ -51,6 +53,12 @@ class CommonOptions:
     create_domain: bool | None = None
     spf_hardfail: bool | None = None
     takeover: bool | None = None
+    communication_service: str | None = None
+    communication_resource_group: str | None = None
+    sender: tuple[str, ...] = ()  # "USER" or "USER=Display Name", repeatable
+    dmarc: str | None = None
+    dmarc_replace: bool | None = None
+    prune_token: bool | None = None
     config: Path | None = None
     auth: str = "default"
     cloud: str = "public"
@@ -78,6 +86,12 @@ class CommonOptions:
             "create_domain": self.create_domain,
             "spf_hardfail": self.spf_hardfail,
             "takeover": self.takeover,
+            "communication_service": self.communication_service,
+            "communication_resource_group": self.communication_resource_group,
+            "senders": self.sender or None,
+            "dmarc": self.dmarc,
+            "dmarc_replace": self.dmarc_replace,
+            "prune_token": self.prune_token,
         }
 
     def targets(self) -> list[DomainTarget]:

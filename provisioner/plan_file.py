@@ -88,13 +88,21 @@ def plan_from_dict(body: dict[str, Any]) -> Plan:
     )
 
 
+_SENDING_KEYS = ("communication_service", "communication_resource_group", "prune_token")
+
+
 def _target_to_dict(target: DomainTarget) -> dict[str, Any]:
-    return {
+    """The target's identity, and what provision does after verification (link, senders, token) when set."""
+    body: dict[str, Any] = {
         "subscription": target.subscription,
         "resource_group": target.resource_group,
         "email_service": target.email_service,
         "domain": target.domain,
     }
+    body |= {k: getattr(target, k) for k in _SENDING_KEYS if getattr(target, k)}
+    if target.senders:
+        body["senders"] = [{"username": u, "display_name": d} for u, d in target.senders]
+    return body
 
 
 def dumps(saved: list[SavedPlan]) -> str:
@@ -123,6 +131,12 @@ def loads(text: str, source: str = "plan file") -> list[SavedPlan]:
                 domain=str(entry["domain"]),
                 zone=plan.zone,
                 zone_resource_group=plan.zone_resource_group or None,
+                communication_service=entry.get("communication_service"),
+                communication_resource_group=entry.get("communication_resource_group"),
+                prune_token=bool(entry.get("prune_token", False)),
+                senders=tuple(
+                    (str(s["username"]), s.get("display_name")) for s in entry.get("senders") or ()
+                ),
             )
             saved.append(SavedPlan(target, plan))
         return saved

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from provisioner.errors import NotFoundError
-from provisioner.model import RecordSet, RecordType, VerificationKind, Zone
+from provisioner.model import CommunicationResource, RecordSet, RecordType, Sender, VerificationKind, Zone
 
 if TYPE_CHECKING:
     from provisioner.azure.communication import EmailDomain
@@ -58,15 +58,8 @@ class DnsZones(Protocol):
 
 @runtime_checkable
 class EmailService(Protocol):
-    """Email domains of the Email Communication Services in one subscription.
-
-    Room for the lifecycle commands (issue 9), to be added here and to both implementations:
-    - `link_domain(communication_rg, communication_service, domain_resource_id)` /
-      `unlink_domain(...)`: a Communication Services resource's `linkedDomains`, append/remove only;
-    - `list_senders(rg, service, domain)`, `put_sender(rg, service, domain, username, display_name)`,
-      `delete_sender(...)`: sender usernames;
-    - `delete_domain(rg, service, domain)`.
-    """
+    """Email domains of the Email Communication Services in one subscription, their sender usernames,
+    and the Communication Services resources they are linked to."""
 
     subscription: str
 
@@ -84,3 +77,36 @@ class EmailService(Protocol):
     def start_verification(
         self, resource_group: str, email_service: str, domain: str, kind: VerificationKind
     ) -> None: ...
+
+    # ---- the lifecycle (link, senders, ownership tags, delete) -----------------------------------------
+    def get_communication_service(self, resource_group: str, name: str) -> CommunicationResource:
+        """A Communication Services resource (`NotFoundError` when it does not exist)."""
+        ...
+
+    def set_linked_domains(
+        self, resource_group: str, name: str, linked_domains: list[str]
+    ) -> CommunicationResource:
+        """Replace its `linkedDomains` (the API has no ETag there: callers read, change and read back)."""
+        ...
+
+    def list_senders(self, resource_group: str, email_service: str, domain: str) -> list[Sender]: ...
+
+    def put_sender(
+        self, resource_group: str, email_service: str, domain: str, username: str, display_name: str
+    ) -> Sender:
+        """Create or update one sender username."""
+        ...
+
+    def delete_sender(self, resource_group: str, email_service: str, domain: str, username: str) -> None:
+        """Delete one sender username; one already gone counts as deleted."""
+        ...
+
+    def set_domain_tags(
+        self, resource_group: str, email_service: str, domain: str, tags: dict[str, str]
+    ) -> EmailDomain:
+        """Replace the email domain's tags (where acs-dns records the senders and links it added)."""
+        ...
+
+    def delete_domain(self, resource_group: str, email_service: str, domain: str) -> None:
+        """Delete the email domain; one already gone counts as deleted."""
+        ...

@@ -1,8 +1,9 @@
 """The per-domain commands, each a short composition of the steps in `steps.py`:
 
-    plan_domain       = read -> locate -> plan
-    provision_domain  = read -> locate -> plan -> apply -> check -> verify
-    apply_saved_plan  = read -> (the saved plan) -> apply -> check -> verify
+    plan_domain         = read -> locate -> plan (+ what linking and senders would do)
+    provision_domain    = read -> locate -> plan -> apply -> check -> verify -> prune -> link -> senders
+    apply_saved_plan    = read -> (the saved plan) -> apply -> check -> verify
+    deprovision_domain  = read -> locate -> plan removal -> unlink -> senders -> apply -> delete domain
 
 Each returns the domain's `DomainReport`; a step's Outcome ends the composition. Clock and sleep come
 from the `Session`, so the waits can be driven fast. A new command is a function of the same shape
@@ -12,16 +13,24 @@ from the `Session`, so the waits can be driven fast. A new command is a function
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from provisioner import steps
+from provisioner import lifecycle, steps
 from provisioner import verification as v
 from provisioner.config import DomainTarget
+from provisioner.deprovision import Removal, plan_removal
 from provisioner.desired import DesiredRecord, desired_records
-from provisioner.errors import ExitCode, UsageError
+from provisioner.errors import AcsDnsError, ExitCode, UsageError
+from provisioner.model import VerificationKind, Zone
 from provisioner.options import RunOptions
 from provisioner.plan import Plan
+from provisioner.ports import EmailDomainNotFoundError
 from provisioner.report import DomainReport, Outcome, Result
 from provisioner.session import Session
+
+if TYPE_CHECKING:
+    from provisioner.azure.communication import EmailDomain
 
 DomainCommand = Callable[[Session, DomainTarget, RunOptions, float], DomainReport]
 """(session, target, options, deadline) -> report: what `runner.run` runs for each domain."""
@@ -32,6 +41,11 @@ def _end(session: Session, report: DomainReport, outcome: Outcome) -> DomainRepo
     return report.finish(outcome)
 
 
+def _prunes(target: DomainTarget, states: dict[VerificationKind, v.KindState]) -> bool:
+    """--prune-token applies: asked for, and Domain is Verified."""
+    return target.prune_token and states.get(VerificationKind.DOMAIN, v.NOT_STARTED).status == "Verified"
+
+
 def _prepare(
     session: Session, report: DomainReport, options: RunOptions
 ) -> tuple[list[DesiredRecord], Plan] | Outcome:
@@ -40,6 +54,7 @@ def _prepare(
     domain = steps.read_domain(session, t, create=not options.dry_run, say=say)
     if isinstance(domain, Outcome):
         return domain
+    report.domain = domain
     report.states = dict(domain.states)
     zone = steps.locate_zone(session, t)
     if isinstance(zone, Outcome):
@@ -48,7 +63,7 @@ def _prepare(
     desired = desired_records(t.domain, zone.name, domain.records)
     report.kinds = [d.kind for d in desired]
     say(f"zone {zone.name} (resource group {zone.resource_group})")
-    plan = steps.plan_records(session, t, zone, desired, say=say)
+    plan = steps.plan_records(session, t, zone, desired, prune=_prunes(t, report.states), say=say)
     if isinstance(plan, Outcome):
         return plan
     report.plan = plan
@@ -63,7 +78,13 @@ def plan_domain(session: Session, target: DomainTarget, options: RunOptions, dea
         return _end(session, report, prepared)
     _, plan = prepared
     verified = v.all_verified(report.kinds, report.states)
-    pending = plan.has_changes or not verified
+    try:
+        assert report.domain is not None
+        lines, sending = lifecycle.preview_sending(session, target, report.domain)
+    except AcsDnsError as err:
+        return _end(session, report, Outcome.failed(err))
+    report.notes += lines
+    pending = plan.has_changes or not verified or sending
     return _end(
         session,
         report,
@@ -89,15 +110,88 @@ def provision_domain(
     assert report.zone is not None
     zone = report.zone
 
+    pruned = _prunes(target, report.states)
+
     def replan() -> Plan | Outcome:
         again = steps.plan_records(
-            session, target, zone, desired, shared_listing=False, say=session.sayer(target)
+            session, target, zone, desired, shared_listing=False, prune=pruned, say=session.sayer(target)
         )
         if not isinstance(again, Outcome):
             report.plan = again
         return again
 
-    return _apply_check_verify(session, report, desired, plan, options, deadline, replan)
+    report = _apply_check_verify(session, report, desired, plan, options, deadline, replan)
+    if report.result is not Result.VERIFIED:
+        if report.result is Result.STARTED and (
+            target.communication_service or target.senders or target.prune_token
+        ):
+            report.notes.append(
+                "link, senders and --prune-token wait for verification: re-run without --no-wait"
+            )
+        return report
+
+    def prune_plan() -> Plan | Outcome:  # the token comes out once Domain is Verified (report.plan stays)
+        return steps.plan_records(
+            session, target, zone, desired, shared_listing=False, prune=True, say=session.sayer(target)
+        )
+
+    return _go_sending(session, report, options, deadline, None if pruned else prune_plan)
+
+
+def _go_sending(
+    session: Session,
+    report: DomainReport,
+    options: RunOptions,
+    deadline: float,
+    prune_plan: Callable[[], Plan | Outcome] | None,
+) -> DomainReport:
+    """Once every type is Verified: remove the token (--prune-token), link, create the senders; the domain's
+    tags record the link and senders acs-dns added."""
+    t, say, zone = report.target, session.sayer(report.target), report.zone
+    assert zone is not None and report.domain is not None
+    if not (t.prune_token and prune_plan) and not t.communication_service and not t.senders:
+        return report
+    done: list[str] = []
+    if t.prune_token and prune_plan is not None:
+        plan = prune_plan()
+        if isinstance(plan, Outcome):
+            return _end(session, report, plan)
+        applied = steps.apply_plan(session, zone, plan, replan=prune_plan, say=say)
+        report.written += [steps.applied_label(c) for c in applied.applied]
+        if applied.outcome:
+            return _end(session, report, applied.outcome)
+        done.append("verification token removed")
+    tags: dict[str, str] = {}
+    try:
+        if t.communication_service:
+            domain = replace(report.domain, states=dict(report.states))
+            added, line = lifecycle.link_domain(session, t, domain, settle=options.link_settle, say=say)
+            done.append(line)
+            if added:
+                rg = lifecycle.communication_resource_group(t)
+                tags[lifecycle.link_tag(added)] = f"{rg}/{t.communication_service}"
+        if t.senders:
+            created, lines = lifecycle.ensure_senders(session, t, say)
+            report.notes += lines
+            tags |= {lifecycle.sender_tag(u): u for u in created}
+            done.append(f"{len(t.senders)} sender(s) in place")
+    except AcsDnsError as err:
+        _record_tags(session, report, tags)
+        return _end(session, report, Outcome.failed(err))
+    if not _record_tags(session, report, tags):
+        return report
+    report.notes += done
+    message = "every type Verified" + "".join(f"; {line}" for line in done)
+    return _end(session, report, Outcome.done(Result.VERIFIED, message))
+
+
+def _record_tags(session: Session, report: DomainReport, tags: dict[str, str]) -> bool:
+    try:
+        lifecycle.update_tags(session, report.target, tags)
+    except AcsDnsError as err:
+        _end(session, report, Outcome.failed(err))
+        return False
+    return True
 
 
 def _apply_check_verify(
@@ -118,7 +212,10 @@ def _apply_check_verify(
         return _end(session, report, applied.outcome)
     if v.all_verified(report.kinds, report.states) and not applied.plan.has_changes:
         return _end(session, report, Outcome.done(Result.VERIFIED, "records in place, every type Verified"))
-    expected = steps.expected_records(desired, zone, applied.plan)
+    served_records = [
+        d for d in desired if not (d.kind is VerificationKind.DOMAIN and _prunes(t, report.states))
+    ]
+    expected = steps.expected_records(served_records, zone, applied.plan)
     served = steps.check_served(
         session,
         zone,
@@ -174,6 +271,134 @@ def apply_saved_plan(plans: dict[DomainTarget, Plan]) -> DomainCommand:
         report.zone, report.plan = zone, plan
         desired = desired_records(target.domain, zone.name, domain.records)
         report.kinds = [d.kind for d in desired]
-        return _apply_check_verify(session, report, desired, plan, options, deadline, replan=None)
+        report.domain = domain
+        report = _apply_check_verify(session, report, desired, plan, options, deadline, replan=None)
+        if report.result is not Result.VERIFIED:
+            return report
+        # link and senders as saved; the plan writes exactly what it shows, so no token pruning beyond it
+        return _go_sending(session, report, options, deadline, None)
 
     return command
+
+
+def deprovision_domain(
+    session: Session, target: DomainTarget, options: RunOptions, deadline: float
+) -> DomainReport:
+    """Take back exactly what acs-dns added for the domain: the link (from the named Communication Services
+    resource), the senders it created, its DNS values and record sets, and with --delete-domain the email
+    domain itself. With --dry-run it only plans. Leaves, and names, what it cannot prove it added."""
+    report = DomainReport(target)
+    say = session.sayer(target)
+    domain = steps.read_domain(session, target, create=False, say=say)
+    if isinstance(domain, Outcome):
+        if not isinstance(domain.error, EmailDomainNotFoundError):
+            return _end(session, report, domain)
+        domain = None  # gone already: the zone's markers alone decide
+    else:
+        report.domain = domain
+        report.states = dict(domain.states)
+    zone = steps.locate_zone(session, target)
+    if isinstance(zone, Outcome):
+        return _end(session, report, zone)
+    report.zone = zone
+    try:
+        removal = _plan_removal(session, target, zone, domain)
+        link, senders, kept = _sending_removal(session, target, domain)
+    except AcsDnsError as err:
+        return _end(session, report, Outcome.failed(err))
+    report.plan = removal.plan
+    report.notes += [f"left: {line}" for line in removal.left] + kept
+    actions = ([f"unlink from {target.communication_service}"] if link else []) + [
+        f"delete sender {u}" for u in senders
+    ]
+    if options.delete_domain and domain is not None:
+        actions.append(f"delete email domain {target.domain}")
+    report.notes += [("would " if options.dry_run else "") + a for a in actions]
+    pending = removal.plan.has_changes or bool(actions)
+    if options.dry_run:
+        return _end(session, report, _removal_outcome(report, pending, dry_run=True))
+    try:
+        if link and domain is not None:
+            lifecycle.unlink_domain(session, target, domain.resource_id, settle=options.link_settle, say=say)
+        comm = session.communication(target.subscription)
+        for username in senders:
+            comm.delete_sender(target.resource_group, target.email_service, target.domain, username)
+            say(f"deleted sender {username}")
+    except AcsDnsError as err:
+        return _end(session, report, Outcome.failed(err))
+    applied = steps.apply_plan(
+        session, zone, removal.plan, replan=lambda: _plan_removal(session, target, zone, domain).plan, say=say
+    )
+    report.plan = applied.plan
+    report.written += [steps.applied_label(c) for c in applied.applied]
+    if applied.outcome:
+        return _end(session, report, applied.outcome)
+    try:
+        if domain is not None and options.delete_domain:
+            comm.delete_domain(target.resource_group, target.email_service, target.domain)
+            say(f"deleted email domain {target.domain}")
+        elif domain is not None:
+            drop = {lifecycle.sender_tag(u) for u in senders}
+            if link:
+                drop.add(lifecycle.link_tag(link))
+            lifecycle.update_tags(session, target, {}, frozenset(drop))
+    except AcsDnsError as err:
+        return _end(session, report, Outcome.failed(err))
+    return _end(session, report, _removal_outcome(report, pending, dry_run=False))
+
+
+def _plan_removal(session: Session, target: DomainTarget, zone: Zone, domain: EmailDomain | None) -> Removal:
+    desired = desired_records(target.domain, zone.name, domain.records) if domain is not None else []
+    current = session.dns(zone.subscription).list_record_sets(zone, None)
+    return plan_removal(target.domain, zone.name, desired, current, dmarc_expected=target.dmarc is not None)
+
+
+def _sending_removal(
+    session: Session, target: DomainTarget, domain: EmailDomain | None
+) -> tuple[str | None, list[str], list[str]]:
+    """(the id of the resource to unlink from, None: none; the senders to delete; notes on what is kept).
+    acs-dns tags every link and sender it adds, so one without a tag is not its own: kept, not refused."""
+    if domain is None:
+        return None, [], []
+    left: list[str] = []
+    link = None
+    if target.communication_service:
+        resource = lifecycle.read_link_target(session, target)
+        if resource.links(domain.resource_id):
+            if lifecycle.link_tag(resource.resource_id) in domain.tags:
+                link = resource.resource_id
+            else:
+                left.append(f"kept the link from {target.communication_service}: acs-dns did not add it")
+    comm = session.communication(target.subscription)
+    existing = {
+        s.username.lower()
+        for s in comm.list_senders(target.resource_group, target.email_service, target.domain)
+    }
+    ours = [u for u in lifecycle.owned_senders(domain.tags) if u.lower() in existing]
+    for username, _ in target.senders:
+        if username.lower() in existing and username.lower() not in {u.lower() for u in ours}:
+            left.append(f"kept sender {username}: acs-dns did not create it")
+    return link, ours, left
+
+
+def _removal_outcome(report: DomainReport, pending: bool, *, dry_run: bool) -> Outcome:
+    left = [n for n in report.notes if n.startswith("left: ")]
+    if dry_run:
+        what = "changes to make" if pending else "nothing to remove"
+        extra = f"; {len(left)} item(s) it cannot prove acs-dns added would be left" if left else ""
+        return Outcome.done(
+            Result.CHANGES_PENDING if pending else Result.UP_TO_DATE,
+            what + extra,
+            ExitCode.CHANGES_PENDING if pending else ExitCode.OK,
+        )
+    if left:
+        return Outcome(
+            Result.REFUSED,
+            ExitCode.REFUSED,
+            "removed what acs-dns added; left what it cannot prove it added:\n"
+            + "\n".join(f"- {n.removeprefix('left: ')}" for n in left),
+            "check each item left and remove it by hand if nothing else needs it",
+        )
+    return Outcome.done(
+        Result.REMOVED, "removed everything acs-dns added" if pending else "nothing to remove"
+    )

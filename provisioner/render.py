@@ -50,6 +50,7 @@ def report_json(report: DomainReport) -> dict[str, Any]:
             for k in report.kinds
         },
         "started": [str(k) for k in report.started],
+        "notes": list(report.notes),
         "result": str(report.result),
         "exit_code": int(report.exit_code),
         "message": report.message,
@@ -107,6 +108,7 @@ def report_text(report: DomainReport) -> str:
             st = report.states.get(k, NOT_STARTED)
             states.append(f"{k} {st.status}" + (f" ({st.error_code})" if st.error_code else ""))
         lines.append("  verification: " + " · ".join(states))
+    lines += [f"  {note}" for note in report.notes]
     lines.append(f"  result: {report.result} (exit {int(report.exit_code)})")
     if report.message:
         lines += [f"  {line}" for line in report.message.splitlines()]

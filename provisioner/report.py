@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from provisioner import verification as v
 from provisioner.config import DomainTarget
@@ -12,11 +13,15 @@ from provisioner.errors import AcsDnsError, ExitCode
 from provisioner.model import VerificationKind, Zone
 from provisioner.plan import Plan
 
+if TYPE_CHECKING:
+    from provisioner.azure.communication import EmailDomain
+
 
 class Result(StrEnum):
     VERIFIED = "verified"  # every needed type is Verified
     NOTHING_TO_DO = "nothing-to-do"  # AzureManaged: Azure owns the DNS
     UP_TO_DATE = "up-to-date"  # plan: no change and nothing pending
+    REMOVED = "removed"  # deprovision: everything acs-dns added is gone
     CHANGES_PENDING = "changes-pending"  # plan: changes to write or verification to start
     STARTED = "started"  # --no-wait: verification started, not awaited
     FAILED = "verification-failed"
@@ -75,8 +80,9 @@ class DomainReport:
     exit_code: ExitCode = ExitCode.UNEXPECTED
     message: str = ""
     hint: str | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # link, senders, what deprovision leaves
     error: BaseException | None = None  # the failure, for --debug
+    domain: EmailDomain | None = None  # the email domain as read
 
     def finish(self, outcome: Outcome) -> DomainReport:
         self.result, self.exit_code = outcome.result, outcome.exit_code

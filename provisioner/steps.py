@@ -30,7 +30,8 @@ from provisioner.errors import (
 )
 from provisioner.model import RecordType, VerificationKind, Zone
 from provisioner.names import best_zone, is_in_zone
-from provisioner.plan import Action, Change, Plan, make_plan
+from provisioner.ownership import dmarc_name, lifecycle_plan
+from provisioner.plan import Action, Change, Plan
 from provisioner.ports import EmailDomainNotFoundError
 from provisioner.report import Outcome, Result
 from provisioner.session import Session
@@ -183,23 +184,29 @@ def plan_records(
     desired: list[DesiredRecord],
     *,
     shared_listing: bool = True,
+    prune: bool = False,
     say: Say = _silent,
 ) -> Plan:
     """The plan that puts `desired` into `zone`, from the record sets at those names (read from the run's
-    shared listing of the zone when `shared_listing`, else afresh). Refusals come back as one Outcome."""
-    names = {d.name for d in desired}
+    shared listing of the zone when `shared_listing`, else afresh), with the target's DMARC value, the
+    token removed when `prune`, and ownership markers (`ownership.lifecycle_plan`). Refusals come back as
+    one Outcome."""
+    names = {d.name for d in desired} | ({dmarc_name(target.domain, zone.name)} if target.dmarc else set())
     current = (
         session.first_record_sets(zone, names)
         if shared_listing
         else session.dns(zone.subscription).list_record_sets(zone, names)
     )
-    plan = make_plan(
+    plan = lifecycle_plan(
         target.domain,
         zone.name,
         desired,
         current,
         allow_hardfail_change=target.spf_hardfail,
         takeover=target.takeover,
+        dmarc=target.dmarc,
+        dmarc_replace=target.dmarc_replace,
+        prune=prune,
     )
     _spf_lookups_ok(session, plan)
     for change in plan.changes:

@@ -48,8 +48,8 @@ def kinds_to_start(
 
     A type that failed earlier is started again: the caller only gets here once its records are served.
     """
-    current = {k: states.get(k, NOT_STARTED) for k in kinds}
-    return [k for k in ordered(kinds) if not (current[k].verified or current[k].in_flight)]
+    current = {k: states.get(k, NOT_STARTED) for k in kinds}  # read once: `kinds` may be an iterator
+    return [k for k in ordered(current) if not (current[k].verified or current[k].in_flight)]
 
 
 def all_verified(kinds: Iterable[VerificationKind], states: Mapping[VerificationKind, KindState]) -> bool:

@@ -10,4 +10,5 @@ fi
 .venv/bin/python -m pip install --quiet -e '.[test]'
 .venv/bin/ruff check provisioner acs_sandbox tests bench
 .venv/bin/ruff format --check provisioner acs_sandbox tests bench
-.venv/bin/python -m pytest "$@"
+# line coverage of provisioner/ ([tool.coverage] in pyproject.toml); the floor fails the run below it
+.venv/bin/python -m pytest --cov --cov-report=term --cov-fail-under=85 "$@"

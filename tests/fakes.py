@@ -13,8 +13,17 @@ from dataclasses import dataclass, field, replace
 from provisioner.azure.communication import EmailDomain
 from provisioner.config import DomainTarget
 from provisioner.dnscheck import DelegationStatus, ExpectedRecord
-from provisioner.errors import ConflictError, NotFoundError
-from provisioner.model import RecordSet, RecordType, VerificationKind, VerificationRecord, Zone
+from provisioner.errors import ConflictError, NotFoundError, RefusedError
+from provisioner.model import (
+    CommunicationResource,
+    RecordSet,
+    RecordType,
+    Sender,
+    VerificationKind,
+    VerificationRecord,
+    Zone,
+    same_location,
+)
 from provisioner.ports import EmailDomainNotFoundError, RecordSets
 from provisioner.session import Session
 from provisioner.verification import KindState
@@ -116,6 +125,7 @@ def email_domain(
     *,
     management: str = "CustomerManaged",
     states: dict[VerificationKind, KindState] | None = None,
+    data_location: str = "United States",
 ) -> EmailDomain:
     return EmailDomain(
         name=name,
@@ -123,6 +133,7 @@ def email_domain(
         domain_management=management,
         records=tuple(records),
         states=dict(states or {}),
+        data_location=data_location,
     )
 
 
@@ -161,10 +172,20 @@ class FakeEmailService:
     calls: list[str] = field(default_factory=list)
     decide: Callable[[VerificationKind], KindState] = lambda kind: KindState("Verified")
     _pending: dict[tuple[str, str, str], set[VerificationKind]] = field(default_factory=dict)
+    communication_services: dict[tuple[str, str], CommunicationResource] = field(default_factory=dict)
+    senders: dict[tuple[str, str, str], dict[str, Sender]] = field(default_factory=dict)
+    after_link: Callable[[], None] | None = None  # runs after each set_linked_domains (a concurrent writer)
 
     def add(self, resource_group: str, service: str, domain: EmailDomain) -> None:
         self.services.add((resource_group.lower(), service.lower()))
         self.domains[(resource_group.lower(), service.lower(), domain.name)] = domain
+
+    def add_communication_service(
+        self, resource_group: str, name: str, data_location: str = "United States", linked: Sequence[str] = ()
+    ) -> CommunicationResource:
+        found = CommunicationResource(f"/fake/communicationServices/{name}", data_location, tuple(linked))
+        self.communication_services[(resource_group.lower(), name.lower())] = found
+        return found
 
     def _key(self, resource_group: str, service: str, domain: str) -> tuple[str, str, str]:
         if (resource_group.lower(), service.lower()) not in self.services:
@@ -208,6 +229,84 @@ class FakeEmailService:
         found = self.domains[key]
         self.domains[key] = replace(found, states=found.states | {kind: KindState("VerificationRequested")})
         self._pending.setdefault(key, set()).add(kind)
+
+    # ---- the lifecycle -------------------------------------------------------------------------------
+    def get_communication_service(self, resource_group: str, name: str) -> CommunicationResource:
+        self.calls.append("get_communication_service")
+        found = self.communication_services.get((resource_group.lower(), name.lower()))
+        if found is None:
+            raise NotFoundError(f"Communication Services resource {name} does not exist")
+        return found
+
+    def set_linked_domains(
+        self, resource_group: str, name: str, linked_domains: list[str]
+    ) -> CommunicationResource:
+        self.calls.append("set_linked_domains")
+        current = self.get_communication_service(resource_group, name)
+        self.calls.pop()
+        by_id = {d.resource_id.lower(): d for d in self.domains.values()}
+        for resource_id in linked_domains:
+            domain = by_id.get(resource_id.lower())
+            if domain is None:
+                raise RefusedError(f"Azure refused the change (InvalidLinkedDomain): {resource_id}")
+            if not same_location(domain.data_location, current.data_location):
+                raise RefusedError("Azure refused the change (DataLocationMismatch)")
+            kinds = (
+                VerificationKind.DOMAIN,
+                VerificationKind.SPF,
+                VerificationKind.DKIM,
+                VerificationKind.DKIM2,
+            )
+            if any(domain.states.get(k, KindState("NotStarted")).status != "Verified" for k in kinds):
+                raise RefusedError("Azure refused the change (DomainValidationError)")
+        stored = replace(current, linked_domains=tuple(linked_domains))
+        self.communication_services[(resource_group.lower(), name.lower())] = stored
+        if self.after_link:
+            self.after_link()
+        return stored
+
+    def _senders(self, resource_group: str, email_service: str, domain: str) -> dict[str, Sender]:
+        key = self._key(resource_group, email_service, domain)
+        if key not in self.domains:
+            raise EmailDomainNotFoundError(f"email domain {domain} does not exist")
+        return self.senders.setdefault(key, {})
+
+    def list_senders(self, resource_group: str, email_service: str, domain: str) -> list[Sender]:
+        self.calls.append("list_senders")
+        return list(self._senders(resource_group, email_service, domain).values())
+
+    def put_sender(
+        self, resource_group: str, email_service: str, domain: str, username: str, display_name: str
+    ) -> Sender:
+        self.calls.append("put_sender")
+        sender = Sender(username, display_name)
+        self._senders(resource_group, email_service, domain)[username.lower()] = sender
+        return sender
+
+    def delete_sender(self, resource_group: str, email_service: str, domain: str, username: str) -> None:
+        self.calls.append("delete_sender")
+        self._senders(resource_group, email_service, domain).pop(username.lower(), None)
+
+    def set_domain_tags(
+        self, resource_group: str, email_service: str, domain: str, tags: dict[str, str]
+    ) -> EmailDomain:
+        self.calls.append("set_domain_tags")
+        key = self._key(resource_group, email_service, domain)
+        self.domains[key] = replace(self.domains[key], tags=dict(tags))
+        return self.domains[key]
+
+    def delete_domain(self, resource_group: str, email_service: str, domain: str) -> None:
+        self.calls.append("delete_domain")
+        key = self._key(resource_group, email_service, domain)
+        found = self.domains.get(key)
+        if found is None:
+            return
+        if any(cs.links(found.resource_id) for cs in self.communication_services.values()):
+            raise RefusedError(
+                f"Azure refused to delete {domain}: it is linked to a Communication Services resource"
+            )
+        del self.domains[key]
+        self.senders.pop(key, None)
 
 
 @dataclass

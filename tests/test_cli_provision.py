@@ -127,7 +127,9 @@ def test_provision_merges_into_the_zone_and_verifies(w: World, apex: bool, sub: 
         if key != (s.relative, "TXT"):
             assert after[key] == record_set, key
     txt_set = after[(s.relative, "TXT")]
-    assert (txt_set["ttl"], txt_set["metadata"]) == (FOREIGN_TTL, FOREIGN_METADATA)  # the set's own, kept
+    foreign_metadata = {k: v for k, v in txt_set["metadata"].items() if not k.startswith("acsdns_")}
+    assert (txt_set["ttl"], foreign_metadata) == (FOREIGN_TTL, FOREIGN_METADATA)  # the set's own, kept
+    assert txt_set["metadata"]["acsdns_token"].startswith("ms-domain-verification=")  # what acs-dns added
     stored = txt_set["values"]
     for foreign in FOREIGN_STORED:  # byte for byte, the two-string record still as two strings
         assert stored.count(foreign) == 1, stored
@@ -415,7 +417,11 @@ def test_foreign_dkim_cname_is_refused_and_taken_over_with_takeover(w: World) ->
     assert change["action"] == "update" and change["before"] == ["selector1.other-provider.example"]
     record_set = w.records(s.zone)[(name.lower(), "CNAME")]
     assert record_set["values"].rstrip(".") == DKIM1_TARGET
-    assert record_set["metadata"] == {"team": "web", OWNER_METADATA_KEY: s.domain}
+    assert record_set["metadata"] == {
+        "team": "web",
+        OWNER_METADATA_KEY: s.domain,
+        "acsdns_cname_before": "selector1.other-provider.example",  # deprovision puts it back
+    }
 
 
 @pytest.mark.parametrize("rtype", ["A", "TXT"])

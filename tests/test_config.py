@@ -43,8 +43,18 @@ def test_example_file_loads() -> None:
     assert [t.domain for t in targets] == ["mail.contoso.com", "contoso.com", "notify.fabrikam.com"]
     first, apex, other = targets
     assert first == DomainTarget(
-        SUB, "rg-email", "contoso-email", "mail.contoso.com", "contoso.com", "rg-dns", create_domain=True
+        SUB,
+        "rg-email",
+        "contoso-email",
+        "mail.contoso.com",
+        "contoso.com",
+        "rg-dns",
+        create_domain=True,
+        communication_service="contoso-acs",
+        senders=(("donotreply", None), ("billing", "Billing")),
+        dmarc="v=DMARC1; p=none; rua=mailto:dmarc@contoso.com",
     )
+    assert apex.communication_service is None and apex.senders == ()  # set in the first entry only
     assert apex.zone is None and apex.zone_resource_group == "rg-dns"
     assert (other.subscription, other.email_service, other.spf_hardfail) == (SUB2, "fabrikam-email", True)
 
@@ -60,7 +70,9 @@ def test_key_and_normalisation(tmp_path: Path) -> None:
 
 def test_setting_keys() -> None:
     expected = {"subscription", "resource_group", "email_service", "zone", "zone_resource_group"}
-    assert expected | {"spf_hardfail", "takeover", "create_domain"} == SETTING_KEYS
+    lifecycle = {"communication_service", "communication_resource_group", "senders", "dmarc"}
+    lifecycle |= {"dmarc_replace", "prune_token"}
+    assert expected | {"spf_hardfail", "takeover", "create_domain"} | lifecycle == SETTING_KEYS
 
 
 def test_precedence_defaults_then_flags_then_domain(tmp_path: Path) -> None:
@@ -103,17 +115,22 @@ def test_same_domain_in_two_email_services_is_not_duplicate(tmp_path: Path) -> N
 def test_missing_file_names_path(tmp_path: Path) -> None:
     path = tmp_path / "nope.toml"
     error = usage_error(path)
-    assert str(path) in error.message
+    assert error.message == f"cannot read configuration file {path}: No such file or directory"
+    assert error.hint == "check the --config path"
 
 
 def test_unreadable_path_names_path(tmp_path: Path) -> None:
-    assert str(tmp_path) in usage_error(tmp_path).message  # a directory
+    error = usage_error(tmp_path)  # a directory
+    assert error.message.startswith(f"cannot read configuration file {tmp_path}: ")
+    assert error.hint == "check the --config path"
 
 
 def test_non_utf8_file(tmp_path: Path) -> None:
     path = tmp_path / "latin1.toml"
     path.write_bytes(b'[[domain]]\nname = "caf\xe9.com"\n')
-    assert "not UTF-8" in usage_error(path).message
+    error = usage_error(path)
+    assert error.message.startswith(f"configuration file {path} is not UTF-8 text")
+    assert error.hint == "save it as UTF-8"
 
 
 def test_inline_domain_array_points_at_domain_key(tmp_path: Path) -> None:
@@ -126,6 +143,21 @@ def test_syntax_error_keeps_line(tmp_path: Path) -> None:
     error = usage_error(path)
     assert str(path) in error.message and "invalid TOML" in error.message
     assert "line 6" in error.message
+    assert error.hint.startswith("fix the syntax at that line")
+
+
+def test_unclosed_bracket_at_end_of_file_names_the_last_line(tmp_path: Path) -> None:
+    path = write(tmp_path, DEFAULTS + '[[domain]]\nname = "contoso.com"\nzone = ["contoso.com"\n\n')
+    message = usage_error(path).message
+    assert message.startswith(f"{path}: invalid TOML: ")
+    assert message.endswith("(at line 7, the end of the file)")
+
+
+def test_problems_hint_at_the_required_keys_and_the_example() -> None:
+    with pytest.raises(UsageError) as info:
+        load_targets(EXAMPLE, {"name": "x.com"})
+    assert "each [[domain]] needs name, subscription, resource_group and email_service" in info.value.hint
+    assert str(info.value.hint).endswith("see config/domains.example.toml")
 
 
 def test_unknown_key_in_defaults(tmp_path: Path) -> None:
@@ -160,7 +192,7 @@ def test_bad_subscription_says_guid(tmp_path: Path) -> None:
     path = write(tmp_path, DEFAULTS + '[[domain]]\nname = "contoso.com"\nsubscription = "my-sub"\n')
     message = usage_error(path).message
     assert message.startswith(f'{path}:7: [[domain]] subscription: "my-sub" is not a subscription ID')
-    assert "GUID" in message
+    assert "GUID like 00000000-0000-0000-0000-000000000000" in message
 
 
 @pytest.mark.parametrize(
@@ -175,7 +207,68 @@ def test_bad_domain_name(tmp_path: Path, value: str) -> None:
 def test_domain_name_too_long(tmp_path: Path) -> None:
     name = ".".join(["a" * 63] * 4)  # 255 characters
     path = write(tmp_path, DEFAULTS + f'[[domain]]\nname = "{name}"\n')
-    assert "longer than 253" in usage_error(path).message
+    assert "255 characters long; the limit is 253" in usage_error(path).message
+
+
+def test_utf8_bom_is_accepted_and_lines_still_count(tmp_path: Path) -> None:
+    path = tmp_path / "domains.toml"  # Notepad and PowerShell's Out-File save UTF-8 with a BOM
+    path.write_bytes(b"\xef\xbb\xbf" + (DEFAULTS + '[[domain]]\nname = "contoso.com"\nx = 1\n').encode())
+    assert usage_error(path).message == f"{path}:7: [[domain]] x: unknown key"
+    path.write_bytes(b"\xef\xbb\xbf" + (DEFAULTS + '[[domain]]\nname = "contoso.com"\n').encode())
+    assert [t.domain for t in load_targets(path)] == ["contoso.com"]
+
+
+def test_single_label_name_asks_for_the_full_name(tmp_path: Path) -> None:
+    path = write(tmp_path, DEFAULTS + '[[domain]]\nname = "mail"\n')
+    message = usage_error(path).message
+    assert message.startswith(f'{path}:6: [[domain]] name: "mail" is not a valid domain name')
+    assert "at least two labels, like contoso.com" in message
+
+
+def test_non_ascii_name_suggests_its_idna_form(tmp_path: Path) -> None:
+    path = write(tmp_path, DEFAULTS + '[[domain]]\nname = "café.example"\n')
+    assert 'write it in its ASCII (IDNA) form: "xn--caf-dma.example"' in usage_error(path).message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("resource_group", "rg/email", '"rg/email" is not a resource group name'),
+        ("resource_group", "rg.", '"rg." is not a resource group name'),
+        ("resource_group", "r" * 91, "is not a resource group name: 1-90 letters"),
+        ("email_service", "contoso_email", '"contoso_email" is not an email service name'),
+        ("email_service", "e" * 64, "is not an email service name: 1-63 letters"),
+        ("zone_resource_group", "rg dns", '"rg dns" is not a resource group name'),
+    ],
+)
+def test_names_azure_would_reject_are_named_before_anything_is_sent(
+    tmp_path: Path, key: str, value: str, expected: str
+) -> None:
+    path = write(tmp_path, DEFAULTS + f'[[domain]]\nname = "contoso.com"\n{key} = "{value}"\n')
+    message = usage_error(path).message
+    assert message.startswith(f"{path}:7: [[domain]] {key}: ") and expected in message
+
+
+@pytest.mark.parametrize("value", ["rg-Email_01", "rg.(prod)", "r" * 90, "ресурсы"])
+def test_resource_group_names_azure_accepts(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, DEFAULTS + f'[[domain]]\nname = "contoso.com"\nresource_group = "{value}"\n')
+    assert load_targets(path)[0].resource_group == value
+
+
+def test_bad_subscription_names_where_to_find_the_right_one() -> None:
+    message = flags_error(subscription="{" + SUB + "}").message
+    assert "is not a subscription ID: it must be a GUID like" in message
+    assert "az account list --query [].id --output tsv" in message
+
+
+def test_problem_deep_in_a_large_file_names_its_line(tmp_path: Path) -> None:
+    entries = "".join(f'[[domain]]\nname = "d{i}.contoso.com"\n' for i in range(2000))
+    path = write(tmp_path, DEFAULTS + entries + '[[domain]]\nname = "d7.contoso.com"\ntypo = 1\n')
+    message = usage_error(path).message.splitlines()
+    assert message[1:] == [
+        f'  {path}:4006: [[domain]] name: "d7.contoso.com" is listed twice; first at line 20',
+        f"  {path}:4007: [[domain]] typo: unknown key",
+    ]
 
 
 def test_underscore_labels_allowed(tmp_path: Path) -> None:
@@ -272,13 +365,13 @@ name = "bad_.-x"
     message = usage_error(path, {"zone": "not a zone"}).message
     lines = message.splitlines()
     assert lines[0] == f"{path}: invalid configuration (7 problems):"
-    assert lines[1].startswith('  --zone: "not a zone" is not a valid domain name')
+    assert lines[1].startswith("  --zone: 'not a zone' is not a valid domain name")
     assert lines[2] == f"  {path}:4: [defaults] typo: unknown key"
     assert lines[3].startswith(f"  {path}:6: [[domain]] email_service: missing")
     assert lines[4] == f'  {path}:8: [[domain]] spf_hardfail: must be true or false, not the string "yes"'
     assert lines[5] == f"  {path}:10: [[domain]] name: missing (set it in this entry)"
     assert lines[6].startswith(f"  {path}:13: [[domain]] email_service: missing")
-    assert lines[7].startswith(f'  {path}:14: [[domain]] name: "bad_.-x" is not a valid domain name')
+    assert lines[7].startswith(f"  {path}:14: [[domain]] name: 'bad_.-x' is not a valid domain name")
     assert len(lines) == 8
 
 

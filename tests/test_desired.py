@@ -138,3 +138,48 @@ def test_cname_sharing_a_name_with_another_record_is_an_error() -> None:
     ]
     with pytest.raises(AcsDnsError, match="cannot share its name"):
         desired_records("mail.contoso.com", "contoso.com", records)
+
+
+def test_an_empty_record_anywhere_is_skipped_and_the_rest_still_placed() -> None:
+    empty_first = [
+        VerificationRecord(K.DMARC, "TXT", "_dmarc.contoso.com", "  ", 3600),
+        *api_records("contoso.com"),
+    ]
+    assert [r.kind for r in desired_records("contoso.com", "contoso.com", empty_first)] == [
+        K.DOMAIN,
+        K.SPF,
+        K.DKIM,
+        K.DKIM2,
+    ]
+
+
+@pytest.mark.parametrize(("ttl", "expected"), [(1, 1), (0, 3600), (-5, 3600), (300, 300)])
+def test_ttl_from_the_api_unless_it_is_not_positive(ttl: int, expected: int) -> None:
+    records = [VerificationRecord(K.DOMAIN, "TXT", "contoso.com", TOKEN, ttl)]
+    assert desired_records("contoso.com", "contoso.com", records)[0].ttl == expected
+
+
+def test_only_the_trailing_dot_of_a_cname_target_is_dropped() -> None:
+    records = [VerificationRecord(K.DKIM, "CNAME", DKIM1, "dkim.contoso.BOX.", 3600)]
+    assert desired_records("contoso.com", "contoso.com", records)[0].value == "dkim.contoso.BOX"
+
+
+def test_api_inconsistency_message_says_it_looks_like_an_api_change() -> None:
+    records = [VerificationRecord(K.DKIM, "TXT", DKIM1, "v=DKIM1; p=abc", 3600)]
+    with pytest.raises(AcsDnsError) as caught:
+        desired_records("contoso.com", "contoso.com", records)
+    assert caught.value.message == (
+        "the ACS API gave the DKIM record of 'contoso.com' type 'TXT'; acs-dns expects CNAME"
+    )
+    assert (
+        caught.value.hint == "this looks like an API change: report it with the domain's verificationRecords"
+    )
+
+
+def test_cname_at_the_apex_message_names_the_dns_rule() -> None:
+    records = [VerificationRecord(K.DKIM, "CNAME", "contoso.com", f"{DKIM1}.azurecomm.net", 3600)]
+    with pytest.raises(UsageError) as caught:
+        desired_records("contoso.com", "contoso.com", records)
+    assert caught.value.message == (
+        "the DKIM CNAME of 'contoso.com' would sit at the apex of zone 'contoso.com', where DNS allows no CNAME"
+    )

@@ -169,3 +169,40 @@ def test_best_zone_prefers_the_longest_suffix_on_label_boundaries() -> None:
 
 def test_best_zone_returns_the_name_as_spelled_in_the_list() -> None:
     assert best_zone("mail.example.com", ["Example.COM."]) == "Example.COM."
+
+
+# --- the exact words a user reads (mutation testing found these unchecked) -------------------------------
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("", "'' is not a valid domain name: it is empty"),
+        (
+            "a..b",
+            "'a..b' is not a valid domain name: it has an empty label (a leading dot or two dots in a row)",
+        ),
+        (
+            "a b!c.example",
+            "'a b!c.example' is not a valid domain name: the label 'a b!c' contains ' !'; "
+            "only letters, digits, hyphens and underscores are allowed",
+        ),
+    ],
+)
+def test_invalid_name_message_and_hint(given: str, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        normalize_domain(given)
+    assert caught.value.message == message
+    assert caught.value.hint == "give a domain name such as 'mail.example.com'"
+
+
+def test_relative_name_outside_the_zone_says_which_zone_to_use() -> None:
+    with pytest.raises(UsageError) as caught:
+        relative_name("mail.example.org", "example.com")
+    assert caught.value.message == "'mail.example.org' is not in the DNS zone 'example.com'"
+    assert caught.value.hint == (
+        "use the zone that contains the email domain (or leave the zone out and let acs-dns find it)"
+    )
+
+
+def test_best_zone_takes_a_one_letter_zone_and_keeps_the_first_spelling_of_a_tie() -> None:
+    assert best_zone("mail.x", ["x"]) == "x"
+    assert best_zone("mail.example.com", ["Example.com", "example.COM.", "com"]) == "Example.com"

@@ -290,3 +290,59 @@ def test_check_lookup_limit_refuses_eleven_with_the_count() -> None:
     with pytest.raises(RefusedError, match="11 DNS lookups") as caught:
         check_lookup_limit("v=spf1 include:big.example -all", resolver(zone))
     assert "at most 10" in caught.value.message
+
+
+# --- found unchecked by mutation testing ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "name", "value"),
+    [("a/24", "a", "/24"), ("mx/24//64", "mx", "/24//64"), ("-A/32", "a", "/32"), ("a/", "a", None)],
+)
+def test_parse_term_keeps_a_cidr_suffix_and_the_raw_text(raw: str, name: str, value: str | None) -> None:
+    term = parse_term(raw)
+    assert (term.raw, term.name, term.value, term.is_modifier) == (raw, name, value, False)
+
+
+def test_no_existing_record_notes_that_spf_was_added() -> None:
+    assert merge_spf(None, WANTED, allow_hardfail_change=False).notes == ("added SPF record",)
+
+
+def test_already_merged_record_has_no_notes() -> None:
+    assert merge_spf(WANTED, WANTED, allow_hardfail_change=False).notes == ()
+
+
+def test_missing_all_refusal_explains_the_neutral_default() -> None:
+    with pytest.raises(RefusedError) as caught:
+        merge_spf("v=spf1 mx", WANTED, allow_hardfail_change=False)
+    assert caught.value.message.startswith(
+        'the existing SPF record has no "all" term (receivers treat that like "?all"); '
+    )
+
+
+def test_several_modifiers_after_all_are_named_when_moved() -> None:
+    result = merge_spf(f"{WANTED} exp=x.example foo=bar", WANTED, allow_hardfail_change=False)
+    assert result.text == "v=spf1 include:spf.protection.outlook.com exp=x.example foo=bar -all"
+    assert result.notes == ("moved exp=x.example foo=bar before -all (ACS requires it last)",)
+
+
+def test_a_macro_target_is_never_looked_up() -> None:
+    asked: list[str] = []
+
+    def resolve(name: str) -> list[str]:
+        asked.append(name)
+        return ["v=spf1 a mx -all"]
+
+    assert count_dns_lookups("v=spf1 include:%{d}.spf.example -all", resolve) == 1
+    assert asked == []
+
+
+def test_lookup_limit_refusal_says_why_and_what_to_do() -> None:
+    zone = {"big.example": ["v=spf1 " + " ".join(f"include:i{i}.example" for i in range(10)) + " -all"]}
+    with pytest.raises(RefusedError) as caught:
+        check_lookup_limit("v=spf1 include:big.example -all", resolver(zone))
+    assert caught.value.message == (
+        "the SPF record would need 11 DNS lookups; RFC 7208 allows at most 10, "
+        "so receivers would treat it as a permanent error and SPF verification would fail"
+    )
+    assert caught.value.hint == (
+        "remove or flatten some include: mechanisms of the existing SPF record, then re-run"
+    )

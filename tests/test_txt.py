@@ -245,3 +245,42 @@ def test_limits_are_not_checked_when_nothing_changes() -> None:
         *(TxtRecord((f"foreign-{i}",)) for i in range(25)), TxtRecord((TOKEN,)), TxtRecord((SPF,))
     )
     assert not merge(current).changed
+
+
+# --- the exact words a user reads (mutation testing found these unchecked) -------------------------------
+def test_two_spf_records_message_quotes_each_up_to_80_characters_and_says_what_to_do() -> None:
+    exactly_80 = "v=spf1 " + "a" * 68 + " -all"  # 80 characters: quoted whole
+    too_long = "v=spf1 " + "b" * 69 + " -all"  # 81 characters: cut to 77 + "..."
+    assert (len(exactly_80), len(too_long)) == (80, 81)
+    with pytest.raises(RefusedError) as caught:
+        merge(txt_set(TxtRecord((exactly_80,)), TxtRecord((too_long,))))
+    shown = repr(too_long[:77] + "...")
+    assert caught.value.message == (
+        f"the record set already holds 2 SPF (v=spf1) records ({exactly_80!r}, {shown}); "
+        "RFC 7208 makes that a permanent error, and acs-dns will not guess which one to merge into"
+    )
+    assert caught.value.hint == "merge them into a single v=spf1 record by hand, then re-run"
+
+
+def test_limit_refusals_say_what_to_remove() -> None:
+    too_many = txt_set(*(TxtRecord((f"foreign-{i}",)) for i in range(MAX_RECORDS_PER_SET - 1)))
+    with pytest.raises(RefusedError) as caught:
+        merge(too_many)
+    assert caught.value.hint == (
+        "remove TXT records that are no longer needed (old site verifications), then re-run"
+    )
+    too_long = txt_set(TxtRecord(split_txt("f" * MAX_TXT_CHARS_PER_SET)))
+    with pytest.raises(RefusedError) as caught:
+        merge(too_long)
+    assert caught.value.hint == "remove or shorten TXT records that are no longer needed, then re-run"
+
+
+def test_new_set_without_a_name_is_a_programming_error_that_says_so() -> None:
+    with pytest.raises(ValueError, match=r"^a name is needed to create a TXT record set$"):
+        merge_txt_set(None, TOKEN, SPF, allow_hardfail_change=False, ttl=3600)
+
+
+def test_token_spf_and_dmarc_together_report_every_change() -> None:
+    result = merge(None, dmarc_wanted=DMARC)
+    assert result.record_set.txt == (TxtRecord((TOKEN,)), TxtRecord((SPF,)), TxtRecord((DMARC,)))
+    assert result.notes == ("added domain verification token", "added SPF record", "added DMARC record")

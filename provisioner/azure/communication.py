@@ -8,7 +8,7 @@ from typing import Any
 
 from provisioner.azure.errors import translate
 from provisioner.errors import NotFoundError
-from provisioner.model import VerificationKind, VerificationRecord
+from provisioner.model import CommunicationResource, Sender, VerificationKind, VerificationRecord
 from provisioner.ports import EmailDomainNotFoundError
 from provisioner.verification import KindState
 
@@ -21,6 +21,8 @@ class EmailDomain:
     records: tuple[VerificationRecord, ...] = ()
     states: dict[VerificationKind, KindState] = field(default_factory=dict)
     from_sender_domain: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    data_location: str = ""
 
 
 def to_email_domain(sdk: Any) -> EmailDomain:
@@ -51,7 +53,28 @@ def to_email_domain(sdk: Any) -> EmailDomain:
         records=tuple(sorted(records, key=lambda r: list(VerificationKind).index(r.kind))),
         states=states,
         from_sender_domain=props.get("fromSenderDomain"),
+        tags={str(k): str(v) for k, v in (body.get("tags") or {}).items()},
+        data_location=str(props.get("dataLocation") or ""),
     )
+
+
+def _body(sdk: Any) -> dict[str, Any]:
+    return sdk.as_dict() if hasattr(sdk, "as_dict") else dict(sdk)
+
+
+def to_communication_resource(sdk: Any) -> CommunicationResource:
+    body = _body(sdk)
+    props = body.get("properties") or {}
+    return CommunicationResource(
+        resource_id=str(body.get("id", "")),
+        data_location=str(props.get("dataLocation") or ""),
+        linked_domains=tuple(str(d) for d in props.get("linkedDomains") or ()),
+    )
+
+
+def to_sender(sdk: Any) -> Sender:
+    props = _body(sdk).get("properties") or {}
+    return Sender(str(props.get("username", "")), str(props.get("displayName") or ""))
 
 
 CONNECTION_RETRIES = 3
@@ -133,3 +156,74 @@ class AzureCommunication:
             except Exception as exc:
                 where = self._where(resource_group, email_service, domain)
                 raise translate(exc, f"{kind} verification of {where}") from exc
+
+    # ---- the lifecycle -------------------------------------------------------------------------------
+    def _cs_where(self, resource_group: str, name: str) -> str:
+        return f"Communication Services resource {name} (resource group {resource_group})"
+
+    def get_communication_service(self, resource_group: str, name: str) -> CommunicationResource:
+        try:
+            return to_communication_resource(self._client.communication_services.get(resource_group, name))
+        except Exception as exc:
+            err = translate(exc, self._cs_where(resource_group, name))
+            if isinstance(err, NotFoundError):
+                err.hint = "check --communication-service and --communication-resource-group"
+            raise err from exc
+
+    def set_linked_domains(
+        self, resource_group: str, name: str, linked_domains: list[str]
+    ) -> CommunicationResource:
+        body = {"properties": {"linkedDomains": list(linked_domains)}}
+        try:
+            return to_communication_resource(
+                self._client.communication_services.update(resource_group, name, body)
+            )
+        except Exception as exc:
+            raise translate(exc, f"the linked domains of {self._cs_where(resource_group, name)}") from exc
+
+    def list_senders(self, resource_group: str, email_service: str, domain: str) -> list[Sender]:
+        try:
+            pages = self._client.sender_usernames.list_by_domains(resource_group, email_service, domain)
+            return [to_sender(s) for s in pages]
+        except Exception as exc:
+            where = self._where(resource_group, email_service, domain)
+            raise translate(exc, f"the sender usernames of {where}") from exc
+
+    def put_sender(
+        self, resource_group: str, email_service: str, domain: str, username: str, display_name: str
+    ) -> Sender:
+        body = {"properties": {"username": username, "displayName": display_name}}
+        try:
+            return to_sender(
+                self._client.sender_usernames.create_or_update(
+                    resource_group, email_service, domain, username, body
+                )
+            )
+        except Exception as exc:
+            where = self._where(resource_group, email_service, domain)
+            raise translate(exc, f"sender username {username} of {where}") from exc
+
+    def delete_sender(self, resource_group: str, email_service: str, domain: str, username: str) -> None:
+        try:
+            self._client.sender_usernames.delete(resource_group, email_service, domain, username)
+        except Exception as exc:
+            err = translate(exc, f"sender username {username} of {domain}")
+            if not isinstance(err, NotFoundError):
+                raise err from exc
+
+    def set_domain_tags(
+        self, resource_group: str, email_service: str, domain: str, tags: dict[str, str]
+    ) -> EmailDomain:
+        try:
+            poller = self._client.domains.begin_update(resource_group, email_service, domain, {"tags": tags})
+            return to_email_domain(poller.result())
+        except Exception as exc:
+            raise translate(exc, f"the tags of {self._where(resource_group, email_service, domain)}") from exc
+
+    def delete_domain(self, resource_group: str, email_service: str, domain: str) -> None:
+        try:
+            self._client.domains.begin_delete(resource_group, email_service, domain).result()
+        except Exception as exc:
+            err = translate(exc, self._where(resource_group, email_service, domain))
+            if not isinstance(err, NotFoundError):
+                raise err from exc

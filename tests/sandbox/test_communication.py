@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,8 +13,8 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
 from azure.mgmt.communication.models import VerificationStatus
 
-from acs_sandbox import Sandbox
-from acs_sandbox.communication import PAGE_SIZE
+from acs_sandbox import Sandbox, SandboxOptions
+from acs_sandbox.comm_common import PAGE_SIZE
 from tests.conftest import SUBSCRIPTION, communication_client
 
 API = "api-version=2025-09-01"
@@ -23,6 +25,13 @@ TOKEN = re.compile(r"ms-domain-verification=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-
 @pytest.fixture
 def client(sandbox: Sandbox) -> Any:
     return communication_client(sandbox)
+
+
+@pytest.fixture(scope="module")
+def slow_ops() -> Iterator[Sandbox]:
+    """Operations that stay in progress long enough to observe (and to need whole-second Retry-After)."""
+    with Sandbox(SandboxOptions(operation_delay=1.5)) as sb:
+        yield sb
 
 
 @pytest.fixture
@@ -54,6 +63,30 @@ def raw(client: Any, method: str, url: str, body: Any = None) -> Any:
     return response
 
 
+def follow(client: Any, status_url: str) -> list[dict[str, Any]]:
+    """GET an Azure-AsyncOperation URL until a terminal status, waiting what each answer's hint says (as
+    ARMPolling does); return every body seen. Each in-progress answer must carry a usable hint."""
+    seen = []
+    for _ in range(100):
+        response = raw(client, "GET", status_url)
+        assert response.status_code == 200
+        seen.append(response.json())
+        if seen[-1]["status"] in ("Succeeded", "Failed", "Canceled"):
+            return seen
+        time.sleep(retry_seconds(response.headers))
+    raise AssertionError(f"operation never finished: {seen[-1]}")
+
+
+def retry_seconds(headers: Any) -> float:
+    """The delay a 202 or an in-progress status asks for: whole seconds or milliseconds, never both."""
+    assert ("Retry-After" in headers) != ("retry-after-ms" in headers), dict(headers)
+    if "Retry-After" in headers:
+        assert headers["Retry-After"].isdigit() and int(headers["Retry-After"]) >= 1
+        return int(headers["Retry-After"])
+    assert headers["retry-after-ms"].isdigit() and int(headers["retry-after-ms"]) >= 1
+    return int(headers["retry-after-ms"]) / 1000
+
+
 # ---- email services ---------------------------------------------------------------------------------
 def test_email_service_create_get_replace_delete(client: Any, sandbox: Sandbox, rg: str) -> None:
     created = make_service(client, rg)
@@ -81,16 +114,19 @@ def test_email_service_create_get_replace_delete(client: Any, sandbox: Sandbox, 
     client.email_services.begin_delete(rg, "es").result()  # deleting what is gone is fine (204)
 
 
-def test_email_service_create_wire(client: Any, sandbox: Sandbox, rg: str) -> None:
+def test_email_service_create_wire(slow_ops: Sandbox, rg: str) -> None:
+    client, sandbox = communication_client(slow_ops), slow_ops
     url = f"{rg_path(rg)}/emailServices/wire?{API}"
     response = raw(client, "PUT", url, {"location": "global", "properties": {"dataLocation": "Europe"}})
     assert response.status_code == 201
     assert response.json()["properties"] == {"provisioningState": "Accepted", "dataLocation": "Europe"}
     status_url = response.headers["Azure-AsyncOperation"]
     assert status_url.startswith(f"{sandbox.arm_endpoint}/subscriptions/{SUBSCRIPTION}/providers/")
-    status = raw(client, "GET", status_url).json()
-    assert status["status"] == "Succeeded"
-    assert {"id", "name", "startTime", "endTime"} <= status.keys()
+    seen = follow(client, status_url)
+    assert [s["status"] for s in seen[:-1]] == ["Accepted"] * (len(seen) - 1) and len(seen) >= 2
+    assert seen[-1]["status"] == "Succeeded"
+    assert {"id", "name", "resourceId", "startTime", "endTime"} <= seen[-1].keys()
+    assert seen[-1]["resourceId"] == f"{rg_path(rg)}/emailServices/wire"
 
 
 def test_email_service_requires_data_location(client: Any, rg: str) -> None:
@@ -137,7 +173,7 @@ def test_customer_managed_domain_shape(client: Any, rg: str) -> None:
     assert (domain.name, domain.type, domain.location) == (
         "contoso.com",
         "Microsoft.Communication/EmailServices/Domains",
-        "global",
+        "Global",
     )
     assert domain.provisioning_state == "Succeeded"
     assert domain.data_location == "unitedstates"
@@ -164,7 +200,9 @@ def test_customer_managed_domain_shape(client: Any, rg: str) -> None:
     assert records.dmarc is None
     wire = domain.as_dict()["properties"]
     assert list(wire["verificationRecords"]) == ["Domain", "SPF", "DKIM", "DKIM2"]
-    assert wire["verificationStates"] == {kind: {"status": "NotStarted"} for kind in DOMAIN_TYPES}
+    assert wire["verificationStates"] == {
+        kind: {"status": "NotStarted", "errorCode": ""} for kind in DOMAIN_TYPES
+    }
     assert domain.verification_states.dkim2.status == VerificationStatus.NOT_STARTED
 
     other = make_domain(client, rg, "fabrikam.com")
@@ -276,20 +314,24 @@ def test_dmarc_record_admin_knob(client: Any, sandbox: Sandbox, rg: str) -> None
 
 
 # ---- initiate / cancel verification -------------------------------------------------------------------
-def test_initiate_verification_wire(client: Any, sandbox: Sandbox, rg: str) -> None:
+def test_initiate_verification_wire(slow_ops: Sandbox, rg: str) -> None:
+    client, sandbox = communication_client(slow_ops), slow_ops
     make_service(client, rg)
     make_domain(client, rg, "contoso.com")
     url = f"{rg_path(rg)}/emailServices/es/domains/contoso.com/initiateVerification?{API}"
     response = raw(client, "POST", url, {"verificationType": "Domain"})
     assert response.status_code == 202
     assert response.content == b"null"
-    assert "Retry-After" not in response.headers
+    assert response.headers["Retry-After"] == "2"  # 1.5 s to go: whole seconds, rounded up
     status_url, result_url = response.headers["Azure-AsyncOperation"], response.headers["Location"]
     assert status_url.startswith(sandbox.arm_endpoint) and result_url.startswith(sandbox.arm_endpoint)
-    status = raw(client, "GET", status_url).json()
-    assert status["status"] == "Succeeded" and status["properties"] is None
-    assert {"id", "name", "startTime", "endTime"} <= status.keys()
-    assert raw(client, "GET", result_url).status_code in (200, 204)
+    in_progress = raw(client, "GET", result_url)
+    assert in_progress.status_code == 202 and in_progress.headers["Location"] == result_url
+    seen = follow(client, status_url)
+    assert {s["status"] for s in seen[:-1]} == {"InProgress"}
+    assert seen[-1]["status"] == "Succeeded" and seen[-1]["properties"] is None
+    assert {"id", "name", "startTime", "endTime"} <= seen[-1].keys()
+    assert raw(client, "GET", result_url).status_code == 204
 
 
 def test_initiate_and_cancel_complete_through_the_poller(client: Any, sandbox: Sandbox, rg: str) -> None:
@@ -374,3 +416,19 @@ def test_linking_errors(client: Any, rg: str) -> None:
     link(["not-a-resource-id"])
     link([european.id])  # data location mismatch
     assert client.communication_services.get(rg, "acs").linked_domains == []
+
+
+def test_user_engagement_tracking_is_validated_on_put_and_patch(client: Any, rg: str) -> None:
+    make_service(client, rg)
+    body = {
+        "location": "global",
+        "properties": {"domainManagement": "CustomerManaged", "userEngagementTracking": "On"},
+    }
+    with pytest.raises(HttpResponseError) as err:
+        client.domains.begin_create_or_update(rg, "es", "contoso.com", body)
+    assert err.value.status_code == 400
+    make_domain(client, rg, "contoso.com")
+    with pytest.raises(HttpResponseError) as err:
+        client.domains.begin_update(rg, "es", "contoso.com", {"properties": {"userEngagementTracking": "On"}})
+    assert err.value.status_code == 400
+    assert client.domains.get(rg, "es", "contoso.com").user_engagement_tracking == "Disabled"

@@ -15,28 +15,8 @@ ROOT = Path(__file__).parents[3] / "shared/reference/azure-rest-specs"
 SPECS = ROOT if ROOT.is_dir() else specs_root(Path(__file__))
 EXAMPLES = load_examples(SPECS) if SPECS else []
 
-# Communication examples the sandbox does not answer as documented yet (the sandbox-comm helper's part).
-COMMUNICATION_PENDING: frozenset[str] = frozenset(
-    {
-        "Microsoft.Communication/CommunicationServices_CreateOrUpdate/examples/communicationServices/createOrUpdate",
-        "Microsoft.Communication/CommunicationServices_CreateOrUpdate/examples/communicationServices/createOrUpdateWithDisableLocalAuth",
-        "Microsoft.Communication/CommunicationServices_CreateOrUpdate/examples/communicationServices/createOrUpdateWithPublicNetworkAccess",
-        "Microsoft.Communication/CommunicationServices_CreateOrUpdate/examples/communicationServices/createOrUpdateWithSystemAssignedIdentity",
-        "Microsoft.Communication/CommunicationServices_Get/examples/communicationServices/get",
-        "Microsoft.Communication/CommunicationServices_Update/examples/communicationServices/update",
-        "Microsoft.Communication/CommunicationServices_Update/examples/communicationServices/updateWithDisableLocalAuth",
-        "Microsoft.Communication/CommunicationServices_Update/examples/communicationServices/updateWithPublicNetworkAccess",
-        "Microsoft.Communication/CommunicationServices_Update/examples/communicationServices/updateWithSystemAndUserIdentity",
-        "Microsoft.Communication/CommunicationServices_Update/examples/communicationServices/updateWithSystemAssignedIdentity",
-        "Microsoft.Communication/CommunicationServices_Update/examples/communicationServices/updateWithUserAssignedIdentity",
-        "Microsoft.Communication/Domains_CancelVerification/examples/domains/cancelVerification",
-        "Microsoft.Communication/Domains_CreateOrUpdate/examples/domains/createOrUpdate",
-        "Microsoft.Communication/Domains_Get/examples/domains/get",
-        "Microsoft.Communication/Domains_InitiateVerification/examples/domains/initiateVerification",
-        "Microsoft.Communication/Domains_ListByEmailServiceResource/examples/domains/listByEmailService",
-        "Microsoft.Communication/Domains_Update/examples/domains/update",
-    }
-)
+# Communication examples the sandbox does not answer as documented yet (none since sandbox-comm's work).
+COMMUNICATION_PENDING: frozenset[str] = frozenset()
 
 
 def _param(example: Example) -> object:

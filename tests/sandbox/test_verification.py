@@ -14,6 +14,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 
 from acs_sandbox import Sandbox, SandboxOptions
+from acs_sandbox.verification import dmarc_error
 from tests.conftest import SUBSCRIPTION, communication_client, dns_client
 
 LINK_TYPES = ("Domain", "SPF", "DKIM", "DKIM2")
@@ -71,7 +72,7 @@ class Setup:
 
     def status(self, kind: str) -> tuple[str, str | None]:
         state = self.states()[kind]
-        return state["status"], state.get("errorCode")
+        return state["status"], state["errorCode"] or None  # "" when there is no error, as the examples
 
 
 def make_setup(sb: Sandbox, subdomain: str = "") -> Setup:
@@ -98,7 +99,7 @@ def test_verified_when_the_records_are_served(setup: Setup) -> None:
     setup.publish_all()
     setup.txt("_dmarc", "v=DMARC1; p=none;")
     setup.initiate("Domain", "SPF", "DKIM", "DKIM2", "DMARC")
-    assert setup.states() == {k: {"status": "Verified"} for k in (*LINK_TYPES, "DMARC")}
+    assert setup.states() == {k: {"status": "Verified", "errorCode": ""} for k in (*LINK_TYPES, "DMARC")}
 
 
 def test_subdomain_records_live_under_the_zone(sandbox: Sandbox) -> None:
@@ -236,3 +237,31 @@ def test_progression_with_a_verify_delay(slow_sandbox: Sandbox) -> None:
     setup.initiate("SPF")
     setup.cancel("SPF")
     assert poll_until_terminal(setup, "SPF") == ["CancellationRequested", "NotStarted"]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["v=DMARC1; p=none; rua=mailto:d@example.com"], None),
+        (["v=DMARC1;p=reject"], None),
+        (["v = DMARC1 ; P=Quarantine"], None),
+        (["unrelated", "v=DMARC1; p=none"], None),
+        ([], "DmarcRecordNotFound"),
+        (["v=DMARC10; p=none"], "DmarcRecordNotFound"),
+        (["p=none; v=DMARC1"], "DmarcRecordNotFound"),  # v must come first
+        (["v=DMARC1; p=none", "v=DMARC1; p=reject"], "DmarcRecordInvalid"),  # two: receivers apply none
+        (["v=DMARC1; rua=mailto:d@example.com"], "DmarcRecordInvalid"),  # no policy
+        (["v=DMARC1; p=maybe"], "DmarcRecordInvalid"),
+    ],
+)
+def test_dmarc_rules(values: list[str], expected: str | None) -> None:
+    assert dmarc_error(values) == expected
+
+
+def test_dmarc_decided_from_the_served_record(setup: Setup) -> None:
+    setup.txt("_dmarc", "v=DMARC1; p=none", "v=DMARC1; p=reject")  # the setup's domain is the zone apex
+    setup.initiate("DMARC")
+    assert setup.status("DMARC") == ("VerificationFailed", "DmarcRecordInvalid")
+    setup.txt("_dmarc", "v=DMARC1; p=quarantine")
+    setup.initiate("DMARC")
+    assert setup.status("DMARC") == ("Verified", None)

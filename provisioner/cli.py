@@ -549,6 +549,14 @@ def plan(
 
 
 @app.command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the --output json document."""
+    from provisioner.schema import schema_json
+
+    typer.echo(schema_json())
+
+
+@app.command()
 @with_common_options
 def deprovision(
     common: CommonOptions,

@@ -41,19 +41,19 @@ class SourceState:
         return {"commit": self.commit, "dirty": list(self.changes), "label": self.label}
 
 
-def _git(*args: str) -> tuple[int, str]:
+def _git(repo: Path, *args: str) -> tuple[int, str]:
     try:
-        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
+        done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
     except OSError:
         return 1, ""
     return done.returncode, done.stdout
 
 
-def source_state() -> SourceState:
-    code, head = _git("rev-parse", "HEAD")
+def source_state(repo: Path = REPO) -> SourceState:
+    code, head = _git(repo, "rev-parse", "HEAD")
     if code != 0:
         return SourceState("", ())
-    _, status = _git("status", "--porcelain", "--untracked-files=normal")
+    _, status = _git(repo, "status", "--porcelain", "--untracked-files=normal")
     changes = tuple(line for line in status.splitlines() if line and not line[3:].startswith(OUTPUTS))
     return SourceState(head.strip(), changes)
 
@@ -66,9 +66,9 @@ def add_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def require_clean_tree(allow_dirty: bool) -> SourceState:
+def require_clean_tree(allow_dirty: bool, repo: Path = REPO) -> SourceState:
     """The tree's state; exit 2 with the fix when it has uncommitted changes and `allow_dirty` is off."""
-    state = source_state()
+    state = source_state(repo)
     if state.dirty and not allow_dirty:
         listed = "\n".join(f"  {line}" for line in state.changes[:20]) or "  (git cannot name the commit)"
         print(

@@ -75,6 +75,7 @@ _EMAIL_SERVICE = re.compile(r"[a-zA-Z0-9-]{1,63}")
 _COMMUNICATION_SERVICE = re.compile(r"[-\w]{1,63}")  # CommunicationServices.json CommunicationServiceName
 # a sender username is the local part of the MailFrom address (RFC 5322 dot-atom, 1-64 characters)
 _SENDER = re.compile(r"(?=.{1,64}\Z)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+_AZURE_MANAGED = "azuremanageddomain"  # ACS's name for an Azure-managed domain: the one single-label name
 _SUBSCRIPTION_FIX = "find yours with: az account list --query [].id --output tsv"
 _FILE_HINT = (
     "each [[domain]] needs name, subscription, resource_group and email_service (in the entry, in "
@@ -374,7 +375,7 @@ def _domain_name(value: str) -> str:
             with contextlib.suppress(UnicodeError):  # a name the IDNA codec refuses keeps the plain fix
                 fix = f'write it in its ASCII (IDNA) form: "{value.encode("idna").decode("ascii")}"'
         raise ValueError(f"{exc.message}; {fix}" if fix else exc.message) from exc
-    if "." not in name:
+    if "." not in name and name != _AZURE_MANAGED:
         raise ValueError(
             f"{_quote(value)} is not a valid domain name here: it needs at least two labels, like contoso.com "
             "(give the full name, not just the host part)"

@@ -225,6 +225,11 @@ def test_single_label_name_asks_for_the_full_name(tmp_path: Path) -> None:
     assert "at least two labels, like contoso.com" in message
 
 
+def test_azure_managed_domain_is_the_one_single_label_name(tmp_path: Path) -> None:
+    path = write(tmp_path, DEFAULTS + '[[domain]]\nname = "AzureManagedDomain"\n')
+    assert [t.domain for t in load_targets(path)] == ["azuremanageddomain"]
+
+
 def test_non_ascii_name_suggests_its_idna_form(tmp_path: Path) -> None:
     path = write(tmp_path, DEFAULTS + '[[domain]]\nname = "café.example"\n')
     assert 'write it in its ASCII (IDNA) form: "xn--caf-dma.example"' in usage_error(path).message

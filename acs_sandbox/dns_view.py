@@ -10,13 +10,23 @@ One server plays two parts, chosen by the query's RD (recursion desired) bit:
   reachable parent holds an NS record set at the child's name naming exactly the child's name servers.
   Other NS record sets are lame (SERVFAIL); unreachable names do not exist (NXDOMAIN).
 
+A query addressed to one name server (`server`, a host name such as `ns2-03.azure-dns.net` or
+`ns1.example-registrar.test`, which the DNS server serves on its own loopback address) is answered as that
+server alone would: authoritatively for the zones whose NS set names it, REFUSED for every other name, the
+RD bit ignored (an authoritative server does not recurse). The host names of every served zone's name
+servers resolve (A) to their addresses (`host_addresses`), in either part.
+
+Zones hosted outside Azure DNS (external zones, `ZoneSnapshot.external`) are served the same way; where an
+Azure zone and an external zone share a name, the RD=0 "Azure name servers" part answers from the Azure one
+and the resolver from whichever is delegated.
+
 Private zones are never served. Record data comes from the Azure wire-format `properties`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +59,7 @@ IN = dns.rdataclass.IN
 T = dns.rdatatype.RdataType
 DEFAULT_TTL = 3600
 NS_TTL = 172800  # what Azure gives the apex NS record set
+NS_HOST_TTL = 3600  # the A records of name-server host names
 MAX_TTL = 2**31 - 1
 MAX_CNAME_CHAIN = 8
 TXT_STRING_BYTES = 255
@@ -217,16 +228,30 @@ class Outcome:
 
 
 class DnsView:
-    """Every served (public) zone, indexed by apex name. Immutable once built; safe to share."""
+    """Every served (public) zone, indexed by apex name. Immutable once built; safe to share.
 
-    def __init__(self, zones: Iterable[ZoneData], source: Sequence[ZoneSnapshot] = ()) -> None:
+    `host_addresses` maps name-server host names (lower case, no trailing dot) to the IPv4 address the
+    DNS server answers for them on; it may only grow while the view is in use."""
+
+    def __init__(
+        self,
+        zones: Iterable[ZoneData],
+        source: Sequence[ZoneSnapshot] = (),
+        host_addresses: Mapping[str, str] | None = None,
+    ) -> None:
         self.source = tuple(source)  # the snapshots this view was built from (to reuse it when unchanged)
+        self.host_addresses: Mapping[str, str] = host_addresses if host_addresses is not None else {}
         self.zones: dict[dns.name.Name, list[ZoneData]] = {}
-        for zone in zones:
+        for zone in sorted(zones, key=lambda z: z.snapshot.external):  # Azure's zones first
             self.zones.setdefault(zone.origin, []).append(zone)
 
     @classmethod
-    def build(cls, snapshots: Sequence[ZoneSnapshot], previous: DnsView | None = None) -> DnsView:
+    def build(
+        cls,
+        snapshots: Sequence[ZoneSnapshot],
+        previous: DnsView | None = None,
+        host_addresses: Mapping[str, str] | None = None,
+    ) -> DnsView:
         """A view of `snapshots`, reusing `previous`'s indexed zones whose snapshot did not change."""
         reuse = {id(z.snapshot): z for zs in previous.zones.values() for z in zs} if previous else {}
         zones = []
@@ -235,7 +260,7 @@ class DnsView:
                 continue
             old = reuse.get(id(snap))
             zones.append(old if old is not None and old.snapshot is snap else ZoneData.build(snap))
-        return cls(zones, snapshots)
+        return cls(zones, snapshots, host_addresses)
 
     def same_source(self, snapshots: Sequence[ZoneSnapshot]) -> bool:
         return len(snapshots) == len(self.source) and all(
@@ -243,9 +268,16 @@ class DnsView:
         )
 
     # ---- messages ----------------------------------------------------------------------------------
-    def respond(self, query: dns.message.Message) -> dns.message.Message:
-        """The response to one query message (which must not itself be a response)."""
-        recursive = bool(query.flags & dns.flags.RD)
+    def respond(
+        self,
+        query: dns.message.Message,
+        server: str | None = None,
+        resolve: Callable[[dns.name.Name, int, bool, str | None], Outcome] | None = None,
+    ) -> dns.message.Message:
+        """The response to one query message (which must not itself be a response), as the resolver and
+        Azure's name servers answer it, or, with `server`, as that one name server answers it. `resolve`
+        replaces `self.resolve` (the resolver's cache wraps it)."""
+        recursive = bool(query.flags & dns.flags.RD) and server is None
         response = dns.message.make_response(query, recursion_available=recursive)
         if query.opcode() != dns.opcode.QUERY:
             response.set_rcode(dns.rcode.NOTIMP)
@@ -257,7 +289,7 @@ class DnsView:
         if question.rdclass != IN or question.rdtype in (T.AXFR, T.IXFR, T.OPT):
             response.set_rcode(dns.rcode.REFUSED)
             return response
-        outcome = self.resolve(question.name, question.rdtype, recursive)
+        outcome = (resolve or self.resolve)(question.name, question.rdtype, recursive, server)
         response.set_rcode(outcome.rcode)
         if outcome.authoritative:
             response.flags |= dns.flags.AA
@@ -266,13 +298,25 @@ class DnsView:
         return response
 
     # ---- resolution --------------------------------------------------------------------------------
-    def resolve(self, qname: dns.name.Name, qtype: int, recursive: bool) -> Outcome:
-        """Answer `qname`/`qtype`, following CNAMEs as long as their targets are in served data."""
+    def resolve(
+        self,
+        qname: dns.name.Name,
+        qtype: int,
+        recursive: bool,
+        server: str | None = None,
+        *,
+        unreachable: frozenset[str] = frozenset(),
+    ) -> Outcome:
+        """Answer `qname`/`qtype`, following CNAMEs as long as their targets are in served data. For the
+        resolver, a zone whose name servers are all `unreachable` (not answering) gives SERVFAIL."""
+        host = self._name_server_address(qname, qtype, recursive)
+        if host is not None:
+            return host
         chain: list[dns.rrset.RRset] = []
         seen: set[dns.name.Name] = set()
         name = qname
         while True:
-            zone, failure = self._zone_for(name, recursive)
+            zone, failure = self._zone_for(name, recursive, server, unreachable)
             if zone is None:  # first name: the failure; a CNAME target outside served data: stop
                 return failure if not chain else Outcome(dns.rcode.NOERROR, chain, [], not recursive)
             authoritative = not recursive
@@ -297,12 +341,31 @@ class DnsView:
             if name in seen or len(chain) >= MAX_CNAME_CHAIN:
                 return Outcome(dns.rcode.NOERROR, chain, [], authoritative)
 
-    def _zone_for(self, name: dns.name.Name, recursive: bool) -> tuple[ZoneData | None, Outcome]:
-        """The zone that answers for `name` in this view, or why none does."""
+    def _name_server_address(self, qname: dns.name.Name, qtype: int, recursive: bool) -> Outcome | None:
+        """The A answer for a served name server's host name (NODATA for other types), else None."""
+        address = self.host_addresses.get(_norm_host(qname.to_text())) if self.host_addresses else None
+        if address is None:
+            return None
+        answer = []
+        if qtype in (T.A, T.ANY):
+            answer = [dns.rrset.from_rdata_list(qname, NS_HOST_TTL, [A(IN, T.A, address)])]
+        return Outcome(dns.rcode.NOERROR, answer, [], authoritative=not recursive)
+
+    def _zone_for(
+        self,
+        name: dns.name.Name,
+        recursive: bool,
+        server: str | None = None,
+        unreachable: frozenset[str] = frozenset(),
+    ) -> tuple[ZoneData | None, Outcome]:
+        """The zone that answers for `name` in this view (on `server` when given), or why none does."""
         if not recursive:
             for ancestor in _ancestors(name):
-                if ancestor in self.zones:
-                    return self.zones[ancestor][0], Outcome(dns.rcode.NOERROR)
+                candidates = self.zones.get(ancestor, ())
+                if server is not None:
+                    candidates = [z for z in candidates if server in z.name_servers]
+                if candidates:
+                    return candidates[0], Outcome(dns.rcode.NOERROR)
             return None, Outcome(dns.rcode.REFUSED)
         hosted = [a for a in reversed(list(_ancestors(name))) if a in self.zones]
         zone = next((z for z in self.zones[hosted[0]] if z.snapshot.delegated), None) if hosted else None
@@ -314,6 +377,8 @@ class DnsView:
             if child is None:  # lame: delegated to servers that do not serve such a zone
                 return None, Outcome(dns.rcode.SERVFAIL)
             zone = child
+        if unreachable and zone.name_servers and zone.name_servers <= unreachable:
+            return None, Outcome(dns.rcode.SERVFAIL)  # every server of the zone times out
         return zone, Outcome(dns.rcode.NOERROR)
 
 

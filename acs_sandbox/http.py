@@ -64,12 +64,9 @@ class DropConnection(Exception):
     """Raised by a hook to close the connection without any answer (a transient network fault)."""
 
 
-def arm_error(
-    status: int, code: str, message: str, *, flat: bool = False, headers: dict[str, str] | None = None
-) -> Response:
-    """An ARM error body: `{"error": {"code", "message"}}`, or flat `{"code", "message"}` as Azure DNS uses."""
-    inner = {"code": code, "message": message}
-    return Response(status, inner if flat else {"error": inner}, dict(headers or {}))
+def arm_error(status: int, code: str, message: str, *, headers: dict[str, str] | None = None) -> Response:
+    """An ARM error body: `{"error": {"code", "message"}}`."""
+    return Response(status, {"error": {"code": code, "message": message}}, dict(headers or {}))
 
 
 Handler = Callable[[Request], Response]
@@ -238,13 +235,15 @@ class _Server(ThreadingHTTPServer):
 
 
 class ArmApp:
-    """Dispatch: admin paths, then auth and api-version checks, hooks, the route handler."""
+    """Dispatch: admin paths, then anonymous paths (cloud metadata), then auth and api-version checks,
+    hooks, the route handler."""
 
     def __init__(self, router: Router, hooks: list[Hook] | None = None) -> None:
         self.router = router
         self.hooks: list[Hook] = list(hooks or [])
         self.log = RequestLog()
         self.admin = Router()
+        self.anonymous = Router()  # served without a token and without realism hooks, like ARM's metadata
 
     def handle(self, request: Request) -> Response:
         if request.path.startswith(ADMIN_PREFIX):
@@ -252,6 +251,9 @@ class ArmApp:
             if handler is None:
                 return Response(404, {"error": {"code": "NotFound", "message": request.path}})
             return handler(request)
+        handler = self.anonymous.match(request)
+        if handler is not None:
+            return self._finish(request, handler(request), hooks=False)
         handler = self.router.match(request)
         for hook in self.hooks:
             early = hook.before(request)
@@ -289,12 +291,12 @@ class ArmApp:
         except json.JSONDecodeError as exc:
             return arm_error(400, "InvalidRequestContent", f"The request content was invalid: {exc}")
 
-    def _finish(self, request: Request, response: Response) -> Response:
+    def _finish(self, request: Request, response: Response, *, hooks: bool = True) -> Response:
         response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
         cid = request.header("x-ms-client-request-id")
         if cid:
             response.headers.setdefault("x-ms-client-request-id", cid)
-        for hook in self.hooks:
+        for hook in self.hooks if hooks else ():
             hook.after(request, response)
         return response
 

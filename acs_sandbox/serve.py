@@ -1,4 +1,5 @@
-"""`acs-dns sandbox serve`: run the sandbox in the foreground until SIGINT/SIGTERM."""
+"""`acs-dns sandbox serve` (and `python -m acs_sandbox`): run the sandbox in the foreground until
+SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ import threading
 from typing import TextIO
 
 from acs_sandbox import Sandbox, SandboxOptions
+from acs_sandbox.seed import WorldError
+
+EXIT_BAD_WORLD = 2  # the project's "usage or configuration error: nothing started"
 
 
-def serve(options: SandboxOptions, out: TextIO = sys.stdout) -> None:
-    """Start, print one JSON line once both servers accept connections, serve until a signal."""
+def serve(options: SandboxOptions, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> None:
+    """Start, print one JSON line once both servers accept connections, serve until a signal.
+
+    A seed file that cannot be read or applied is reported on `err` (every problem, with where it is) and
+    exits 2 before anything listens."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -20,7 +27,13 @@ def serve(options: SandboxOptions, out: TextIO = sys.stdout) -> None:
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with Sandbox(options) as sandbox:
+        try:
+            sandbox = Sandbox(options).start()
+        except WorldError as exc:
+            err.write(f"error: cannot seed the sandbox from {options.seed_file}: {exc}\n")
+            err.flush()
+            raise SystemExit(EXIT_BAD_WORLD) from None
+        with sandbox:
             out.write(json.dumps(sandbox.info()) + "\n")
             out.flush()
             while not stop.wait(0.2):

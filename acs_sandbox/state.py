@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ZoneKey = tuple[str, str, str]  # (subscription, resource group, zone name), all lower-case
+EXTERNAL = ""  # the subscription and resource group of zones hosted outside Azure DNS (served, not in ARM)
 
 
 def new_etag() -> str:
@@ -61,6 +62,7 @@ class ZoneSnapshot:
     name_servers: tuple[str, ...]
     delegated: bool
     record_sets: dict[tuple[str, str], RecordSetState]
+    external: bool = False  # hosted outside Azure DNS (sandbox-only), not in ARM
 
 
 @dataclass
@@ -123,6 +125,11 @@ class SandboxState:
         # publish folds older journal entries, so many writes without DNS queries stay cheap and small.
         self.journal_horizon: float | None = None
         self._publishes = 0
+        # Sandbox-only: zones hosted outside Azure DNS ("at a registrar"), by name. Served by the DNS server,
+        # invisible to ARM. Their ZoneState has subscription and resource group EXTERNAL.
+        self.external_zones: dict[str, ZoneState] = {}
+        # The oldest moment a reader may still ask about (a stale name server); history after it is kept.
+        self.retain_since: float | None = None
 
     # ---- DNS zones and record sets -------------------------------------------------------------
     def get_zone(self, subscription: str, resource_group: str, zone: str) -> ZoneState | None:
@@ -164,6 +171,35 @@ class SandboxState:
             found.delegated = delegated
             self._publish(found)
 
+    def external_zone(self, name: str) -> ZoneState | None:
+        return self.external_zones.get(name.rstrip(".").lower())
+
+    def put_external_zone(self, zone: ZoneState) -> None:
+        """Add or replace a zone hosted outside Azure DNS (subscription and resource group EXTERNAL)."""
+        with self.lock:
+            self.external_zones[zone.name] = zone
+            self._publish(zone)
+
+    def delete_external_zone(self, name: str) -> bool:
+        with self.lock:
+            zone = self.external_zones.pop(name.rstrip(".").lower(), None)
+            if zone is not None:
+                self._journal.append((self.clock(), zone.key, None))
+            return zone is not None
+
+    def settle(self, keys: set[ZoneKey]) -> None:
+        """Make the current state of these zones what the DNS server has always served (seeding: a world
+        that already existed), whatever the propagation delay."""
+        with self.lock:
+            latest: dict[ZoneKey, ZoneSnapshot | None] = {}
+            rest = []
+            for entry in self._journal:
+                if entry[1] in keys:
+                    latest[entry[1]] = entry[2]
+                else:
+                    rest.append(entry)
+            self._journal = [(float("-inf"), k, snap) for k, snap in latest.items()] + rest
+
     def _publish(self, zone: ZoneState) -> None:
         snap = ZoneSnapshot(
             name=zone.name,
@@ -171,27 +207,38 @@ class SandboxState:
             name_servers=tuple(zone.name_servers),
             delegated=zone.delegated,
             record_sets=dict(zone.record_sets),
+            external=zone.subscription == EXTERNAL,
         )
         self._journal.append((self.clock(), zone.key, snap))
         self._publishes += 1
         if self.journal_horizon is not None and self._publishes % 256 == 0:
             self.dns_view(self.journal_horizon)
 
-    def dns_view(self, delay: float = 0.0) -> list[ZoneSnapshot]:
-        """Every zone as it was `delay` seconds ago (the newest snapshot at or before then)."""
+    def dns_view(self, delay: float = 0.0, *, as_of: float | None = None) -> list[ZoneSnapshot]:
+        """Every zone as it was `delay` seconds ago, or at clock time `as_of` if that is earlier (the newest
+        snapshot at or before then)."""
         with self.lock:
-            cutoff = self.clock() - delay
+            now = self.clock()
+            cutoff = now - delay if as_of is None else min(as_of, now - delay)
+            # history older than every reader's horizon is folded into one entry per zone
+            fold = cutoff
+            if self.journal_horizon is not None:
+                fold = min(fold, now - self.journal_horizon)
+            if self.retain_since is not None:
+                fold = min(fold, self.retain_since)
             latest: dict[ZoneKey, ZoneSnapshot | None] = {}
-            keep_from = 0
+            folded: dict[ZoneKey, ZoneSnapshot | None] = {}
+            keep_from = -1
             for i, (t, key, snap) in enumerate(self._journal):
                 if t > cutoff:
                     break
                 latest[key] = snap
-                keep_from = i
-            # prune: entries older than the cutoff are folded into one per zone
+                if t <= fold:
+                    folded[key] = snap
+                    keep_from = i
             if keep_from > 64:
-                older = [(self._journal[keep_from][0], k, s) for k, s in latest.items()]
-                self._journal = older + self._journal[keep_from + 1 :]
+                stamp = self._journal[keep_from][0]
+                self._journal = [(stamp, k, s) for k, s in folded.items()] + self._journal[keep_from + 1 :]
             return [s for s in latest.values() if s is not None]
 
     # ---- Communication -------------------------------------------------------------------------

@@ -1,8 +1,28 @@
 """Microsoft.Network/dnsZones and their record sets (api-version 2018-05-01), answered as Azure DNS does.
 
-Error shapes follow Azure: DNS rule violations are FLAT `{"code": "BadRequest", "message": ...}` bodies
-and a missing record set is a flat 404 `NotFound`; ARM's own errors (missing zone or parent zone,
-failed preconditions, a missing location) are wrapped in `{"error": {...}}`.
+Every error body is ARM's `{"error": {"code", "message"}}` (the swagger's `CloudError`): a missing record
+set is 404 `NotFound`, a DNS rule violation (a TXT string over 255 characters, 4096 per set, CNAME
+exclusivity, ...) is 400 `BadRequest`, a missing zone 404 `ResourceNotFound` (GET) or
+`ParentResourceNotFound` (its record sets), a failed precondition 412 `PreconditionFailed`.
+(A 2023 terraform-provider-azurerm log, azurerm#24169, shows Azure DNS answering the 4096-character error
+with a flat `{"code","message"}`; the SDK reads both shapes alike, and the sandbox follows the published
+swagger.)
+
+Zone DELETE is a long-running operation as the service runs it: 202 with `Azure-AsyncOperation`
+(`.../providers/Microsoft.Network/dnsoperationstatuses/{id}`) and `Location`
+(`.../dnsoperationresults/{id}`), no `Retry-After` (the DeleteZone example shows none; the client's
+`polling_interval` governs); the zone is gone at once and the operation is Succeeded at the first poll.
+Deleting a missing zone answers 204.
+
+Remaining guesses, measured against the examples in shared/reference/azure-rest-specs:
+- `id` and `type` spell the type lower-case (`Microsoft.Network/dnszones`, `.../dnszones/TXT`), as live
+  responses quoted in Microsoft's DNS docs (`az network dns zone show`) do; the swagger examples write
+  `dnsZones`. Clients compare resource types case-insensitively.
+- `location` is `global` (lower-case, as every DNS example shows); any other location is refused.
+- Name servers and `fqdn` carry a trailing dot (live output does; the examples omit it).
+- `maxNumberOfRecordSets` is 10000 (the documented limit; the examples show 5000, an older limit).
+- The operation-status URLs use the real resource types `dnsoperationstatuses`/`dnsoperationresults`
+  (listed among Microsoft.Network's operations); their exact path below the provider is a guess.
 
 Each handler holds the state lock from its read to its write, so If-Match checks are atomic. Record
 sets are frozen and stored with their wire `properties`, so answering needs no deep copies.
@@ -13,6 +33,7 @@ from __future__ import annotations
 import base64
 import bisect
 import json
+import uuid
 import zlib
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -30,6 +51,7 @@ from acs_sandbox.state import RecordSetState, SandboxState, ZoneState, new_etag
 
 API_VERSION = "2018-05-01"
 DEFAULT_PAGE_SIZE = 100
+MAX_OPERATIONS = 10000  # finished zone deletions remembered for their pollers
 ZONE_TYPES = ("Public", "Private")
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
@@ -90,7 +112,7 @@ def _with_etag(status: int, body: dict[str, Any]) -> Response:
 
 # ---- errors ------------------------------------------------------------------------------------------
 def _bad_request(message: str) -> Response:
-    return arm_error(400, "BadRequest", message, flat=True)
+    return arm_error(400, "BadRequest", message)
 
 
 def _invalid_content(message: str) -> Response:
@@ -124,7 +146,7 @@ def _parent_not_found(zone: str) -> Response:
 
 def _record_set_not_found(name: str, rg: str, sub: str) -> Response:
     message = f"The resource record '{name}' does not exist in resource group '{rg}' of subscription '{sub}'."
-    return arm_error(404, "NotFound", message, flat=True)
+    return arm_error(404, "NotFound", message)
 
 
 def precondition_failure(request: Request, etag: str | None, what: str) -> Response | None:
@@ -246,6 +268,7 @@ class DnsZones:
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
+        self._operations: dict[str, dict[str, str]] = {}  # zone deletions, oldest first
 
     def register(self, router: Router) -> None:
         add = router.add
@@ -255,6 +278,9 @@ class DnsZones:
         add("PATCH", _ZONE, "dns.zones.patch", self.patch_zone)
         add("GET", _ZONE, "dns.zones.get", self.get_zone)
         add("DELETE", _ZONE, "dns.zones.delete", self.delete_zone)
+        operations = _SUB + r"/resourceGroups/[^/]+/providers/Microsoft\.Network/dnsoperation"
+        add("GET", operations + r"statuses/(?P<op>[^/]+)", "dns.operations.status", self.operation_status)
+        add("GET", operations + r"results/(?P<op>[^/]+)", "dns.operations.result", self.operation_result)
         add("GET", _ZONE + r"/(?:recordsets|all)", "dns.recordsets.list", self.list_record_sets)
         add("GET", _ZONE + _TYPE, "dns.recordsets.list_by_type", self.list_record_sets)
         add("PUT", _ZONE + _TYPE + r"/(?P<name>[^/]+)", "dns.recordsets.put", self.put_record_set)
@@ -361,7 +387,35 @@ class DnsZones:
             if zone is None:
                 return Response(204)
             self.state.delete_zone(zone)
-            return Response(200)
+            return Response(202, None, self._operation(request, zone))
+
+    def _operation(self, request: Request, zone: ZoneState) -> dict[str, str]:
+        """Record a (finished) zone deletion; the headers that point at its status and its result."""
+        op = f"delzone{uuid.uuid4()}"
+        with self.state.lock:
+            self._operations[op.lower()] = {"status": "Succeeded"}
+            while len(self._operations) > MAX_OPERATIONS:
+                self._operations.pop(next(iter(self._operations)))
+        scope = f"{request.base_url}/subscriptions/{zone.subscription}/resourceGroups/{zone.resource_group}"
+        query = f"?api-version={request.param('api-version') or API_VERSION}"
+        return {
+            "Azure-AsyncOperation": f"{scope}/providers/Microsoft.Network/dnsoperationstatuses/{op}{query}",
+            "Location": f"{scope}/providers/Microsoft.Network/dnsoperationresults/{op}{query}",
+        }
+
+    def operation_status(self, request: Request) -> Response:
+        with self.state.lock:
+            body = self._operations.get(request.params["op"].lower())
+        if body is None:
+            return arm_error(404, "NotFound", f"The operation '{request.params['op']}' was not found.")
+        return Response(200, dict(body))
+
+    def operation_result(self, request: Request) -> Response:
+        with self.state.lock:
+            known = request.params["op"].lower() in self._operations
+        if not known:
+            return arm_error(404, "NotFound", f"The operation '{request.params['op']}' was not found.")
+        return Response(204)
 
     def list_zones(self, request: Request) -> Response:
         sub, rg = request.params["sub"].lower(), request.params.get("rg", "").lower()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -100,3 +101,33 @@ def test_in_process_start_and_stop_with_a_client_connected() -> None:
     assert not stopper.is_alive(), "Sandbox.stop() hung"
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((host, int(port)), timeout=5).close()
+
+
+def test_python_m_acs_sandbox_serves_a_seeded_world() -> None:
+    """The sandbox's own entry point, with `--seed`: the ready line, then the world's zones in DNS."""
+    import dns.resolver
+
+    import acs_sandbox
+
+    world = Path(acs_sandbox.__file__).parent / "examples" / "world.toml"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "acs_sandbox", "--seed", str(world), "--propagation-delay", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        info = json.loads(read_line(process, STARTUP_TIMEOUT))
+        host, port = info["dns_server"].rsplit(":", 1)
+        res = dns.resolver.Resolver(configure=False)
+        res.nameservers, res.port, res.lifetime = [host], int(port), 10
+        assert b"v=spf1 include:spf.protection.outlook.com -all" in [
+            b"".join(rd.strings) for rd in res.resolve("fabrikam.test", "TXT")
+        ]
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=EXIT_TIMEOUT)
+        assert process.returncode == 0, err
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=EXIT_TIMEOUT)

@@ -263,7 +263,7 @@ def test_missing_ttl_defaults_to_3600(client: DnsManagementClient, zone: str) ->
     assert created.ttl == 3600
 
 
-def test_get_missing_record_set_is_flat_not_found(client: DnsManagementClient, zone: str) -> None:
+def test_get_missing_record_set_is_arm_not_found(client: DnsManagementClient, zone: str) -> None:
     err = error_of(client.record_sets.get, RG, zone, "nothing", "TXT")
     assert isinstance(err, ResourceNotFoundError)
     assert (err.status_code, err.error.code) == (404, "NotFound")
@@ -271,7 +271,7 @@ def test_get_missing_record_set_is_flat_not_found(client: DnsManagementClient, z
         f"The resource record 'nothing' does not exist in resource group '{RG}' "
         f"of subscription '{SUBSCRIPTION}'."
     )
-    assert b'"error"' not in err.response.body()  # flat, like Azure DNS
+    assert err.response.json() == {"error": {"code": "NotFound", "message": err.error.message}}
 
 
 def test_record_sets_of_a_missing_zone_report_the_parent(client: DnsManagementClient) -> None:
@@ -372,11 +372,11 @@ def test_number_of_record_sets_follows_writes(client: DnsManagementClient, zone:
     assert client.zones.get(RG, zone).number_of_record_sets == 4
 
 
-# ---- Azure DNS rules: 400 with Azure's flat BadRequest body ----------------------------------------------
+# ---- Azure DNS rules: 400 with ARM's {"error": {"code": "BadRequest", ...}} body -------------------------------
 def bad_request(client: DnsManagementClient, zone: str, name: str, rtype: str, body: Any) -> str:
     err = error_of(client.record_sets.create_or_update, RG, zone, name, rtype, body)
     assert (err.status_code, err.error.code) == (400, "BadRequest")
-    assert b'"error"' not in err.response.body()
+    assert err.response.json() == {"error": {"code": "BadRequest", "message": err.error.message}}
     return err.error.message
 
 

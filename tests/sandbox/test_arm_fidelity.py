@@ -1,0 +1,81 @@
+"""Wire details of the sandbox's ARM that the published examples do not pin down: the zone-deletion
+long-running operation and ARM's cloud metadata document."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from acs_sandbox import Sandbox
+from tests.conftest import dns_client
+
+RG = "rg-fidelity"
+
+
+@pytest.fixture
+def http(sandbox: Sandbox) -> requests.Session:
+    session = requests.Session()
+    session.verify = sandbox.ca_bundle
+    session.headers["Authorization"] = "Bearer test"
+    return session
+
+
+def test_zone_delete_is_a_202_operation_with_status_and_result(
+    sandbox: Sandbox, http: requests.Session
+) -> None:
+    sub, zone = str(uuid.uuid4()), f"z{uuid.uuid4().hex[:8]}.example"
+    url = f"{sandbox.arm_endpoint}/subscriptions/{sub}/resourceGroups/{RG}/providers/Microsoft.Network/dnsZones/{zone}"
+    assert http.put(url, params={"api-version": "2018-05-01"}, json={"location": "global"}).status_code == 201
+
+    deleted = http.delete(url, params={"api-version": "2018-05-01"})
+    assert deleted.status_code == 202
+    status_url, result_url = deleted.headers["Azure-AsyncOperation"], deleted.headers["Location"]
+    assert "/providers/Microsoft.Network/dnsoperationstatuses/" in status_url
+    assert http.get(status_url).json() == {"status": "Succeeded"}
+    assert http.get(result_url).status_code == 204
+    assert http.get(url, params={"api-version": "2018-05-01"}).status_code == 404  # gone at once
+    assert http.delete(url, params={"api-version": "2018-05-01"}).status_code == 204  # nothing to delete
+
+
+def test_sdk_zone_delete_follows_the_operation(sandbox: Sandbox) -> None:
+    client = dns_client(sandbox, polling_interval=0)
+    zone = f"z{uuid.uuid4().hex[:8]}.example"
+    client.zones.create_or_update(RG, zone, {"location": "global"})
+    poller = client.zones.begin_delete(RG, zone)
+    assert poller.result() is None and poller.status() == "Succeeded"
+    assert [z.name for z in client.zones.list_by_resource_group(RG)].count(zone) == 0
+
+
+@pytest.mark.parametrize("version", ["2022-09-01", "2023-11-01"])
+def test_cloud_metadata_names_the_sandbox_as_resource_manager(sandbox: Sandbox, version: str) -> None:
+    """What `az cloud register --endpoint-resource-manager` reads (azure-cli's `_arm_to_cli_mapper`),
+    fetched without a token, as az does."""
+    doc = requests.get(
+        f"{sandbox.arm_endpoint}/metadata/endpoints",
+        params={"api-version": version},
+        verify=sandbox.ca_bundle,
+    ).json()
+    assert doc["resourceManager"] == sandbox.arm_endpoint + "/"
+    assert doc["authentication"]["loginEndpoint"].startswith("https://")
+    assert doc["authentication"]["audiences"][0].startswith("https://")
+    # every key azure-cli's _arm_to_cli_mapper indexes directly (a missing one is a KeyError in `az`)
+    assert {"name", "sqlManagement", "batch", "gallery", "graphAudience", "vmImageAliasDoc", "media"} <= set(
+        doc
+    )
+    assert {"storage", "keyVaultDns", "sqlServerHostname", "acrLoginServer"} <= set(doc["suffixes"])
+
+
+def test_cloud_metadata_older_versions_keep_their_shapes(sandbox: Sandbox) -> None:
+    def get(version: str) -> object:
+        return requests.get(
+            f"{sandbox.arm_endpoint}/metadata/endpoints?api-version={version}", verify=sandbox.ca_bundle
+        ).json()
+
+    listed = get("2019-05-01")
+    assert isinstance(listed, list) and listed[0]["resourceManager"] == sandbox.arm_endpoint + "/"
+    legacy = get("2015-01-01")
+    assert {"galleryEndpoint", "graphEndpoint", "portalEndpoint", "authentication"} <= set(legacy)
+    missing = requests.get(f"{sandbox.arm_endpoint}/metadata/endpoints", verify=sandbox.ca_bundle)
+    assert (missing.status_code, missing.json()["error"]["code"]) == (400, "MissingApiVersionParameter")

@@ -24,6 +24,7 @@ class RunOptions:
     poll_first: float = 5.0  # first verification status poll delay; grows to poll_max
     poll_max: float = 30.0
     dns_interval: float = 2.0
+    force: bool = False  # verify: start verification even when check finds a record it needs wrong
 
     @classmethod
     def polling_every(cls, poll_interval: float, **kwargs: object) -> RunOptions:

@@ -3,6 +3,9 @@
     plan_domain       = read -> locate -> plan
     provision_domain  = read -> locate -> plan -> apply -> check -> verify
     apply_saved_plan  = read -> (the saved plan) -> apply -> check -> verify
+    check_domain      = read -> look up public DNS -> diagnose                      (read-only)
+    records_domain    = read -> look up public DNS -> the records to publish         (read-only)
+    verify_domain     = read -> look up public DNS -> diagnose -> (refuse) -> verify (writes no DNS)
 
 Each returns the domain's `DomainReport`; a step's Outcome ends the composition. Clock and sleep come
 from the `Session`, so the waits can be driven fast. A new command is a function of the same shape
@@ -12,8 +15,9 @@ from the `Session`, so the waits can be driven fast. A new command is a function
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from provisioner import steps
+from provisioner import diagnosis, steps
 from provisioner import verification as v
 from provisioner.config import DomainTarget
 from provisioner.desired import DesiredRecord, desired_records
@@ -22,6 +26,9 @@ from provisioner.options import RunOptions
 from provisioner.plan import Plan
 from provisioner.report import DomainReport, Outcome, Result
 from provisioner.session import Session
+
+if TYPE_CHECKING:
+    from provisioner.azure.communication import EmailDomain
 
 DomainCommand = Callable[[Session, DomainTarget, RunOptions, float], DomainReport]
 """(session, target, options, deadline) -> report: what `runner.run` runs for each domain."""
@@ -130,6 +137,14 @@ def _apply_check_verify(
     )
     if isinstance(served, Outcome):
         return _end(session, report, served)
+    return _start_and_poll(session, report, options, deadline)
+
+
+def _start_and_poll(
+    session: Session, report: DomainReport, options: RunOptions, deadline: float
+) -> DomainReport:
+    """start -> poll (or return once started with --no-wait): the end of provision and of verify."""
+    t, say = report.target, session.sayer(report.target)
     started = steps.start_verification(session, t, report.kinds, report.states, say=say)
     report.started += started.started
     report.states = dict(started.states)
@@ -177,3 +192,65 @@ def apply_saved_plan(plans: dict[DomainTarget, Plan]) -> DomainCommand:
         return _apply_check_verify(session, report, desired, plan, options, deadline, replan=None)
 
     return command
+
+
+def _read_only(
+    session: Session, target: DomainTarget, look: Callable[..., diagnosis.Diagnosis | Outcome]
+) -> tuple[DomainReport, EmailDomain | None, Outcome | None]:
+    """read the email domain -> `look` at public DNS, filling the report (the Outcome if one stopped it)."""
+    report = DomainReport(target)
+    domain = diagnosis.read_email_domain(session, target)
+    if isinstance(domain, Outcome):
+        return report, None, domain
+    report.states, report.kinds = dict(domain.states), diagnosis.kinds_of(domain)
+    seen = look(session, target, domain)
+    if isinstance(seen, Outcome):
+        return report, domain, seen
+    report.diagnosis = seen
+    return report, domain, None
+
+
+def check_domain(
+    session: Session, target: DomainTarget, options: RunOptions, deadline: float
+) -> DomainReport:
+    """Why the domain is (not) verified: findings from public DNS and the verification states; exit 6
+    when one is an error. Reads the email domain only."""
+    report, _, stopped = _read_only(session, target, diagnosis.examine)
+    if stopped is not None:
+        return _end(session, report, stopped)
+    assert report.diagnosis is not None
+    return _end(session, report, diagnosis.check_outcome(report.diagnosis))
+
+
+def records_domain(
+    session: Session, target: DomainTarget, options: RunOptions, deadline: float
+) -> DomainReport:
+    """The records to publish at any DNS provider (an existing public SPF merged). Reads only."""
+    report, _, stopped = _read_only(session, target, diagnosis.records_to_publish)
+    if stopped is not None:
+        return _end(session, report, stopped)
+    assert report.diagnosis is not None
+    count = len(report.diagnosis.records)
+    return _end(
+        session, report, Outcome.done(Result.OK, f"{count} record(s) for zone {report.diagnosis.zone}")
+    )
+
+
+def verify_domain(
+    session: Session, target: DomainTarget, options: RunOptions, deadline: float
+) -> DomainReport:
+    """check, then start and await verification like provision, touching no DNS. Refuses (exit 6) while a
+    record a type to be started needs is wrong, unless `options.force`."""
+    report, _, stopped = _read_only(session, target, diagnosis.examine)
+    if stopped is not None:
+        return _end(session, report, stopped)
+    assert report.diagnosis is not None
+    if v.all_verified(report.kinds, report.states):
+        return _end(session, report, Outcome.done(Result.VERIFIED, "every type already Verified"))
+    to_start = v.kinds_to_start(report.kinds, report.states)
+    wrong = diagnosis.blocking(report.diagnosis.findings, to_start)
+    if wrong and not options.force:
+        return _end(session, report, diagnosis.refusal(wrong))
+    if wrong:
+        session.progress(target, f"--force: starting verification despite {len(wrong)} error finding(s)")
+    return _start_and_poll(session, report, options, deadline)

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from provisioner import verification as v
 from provisioner.config import DomainTarget
 from provisioner.errors import AcsDnsError, ExitCode
 from provisioner.model import VerificationKind, Zone
 from provisioner.plan import Plan
+
+if TYPE_CHECKING:
+    from provisioner.diagnosis import Diagnosis
 
 
 class Result(StrEnum):
@@ -24,6 +28,8 @@ class Result(StrEnum):
     REFUSED = "refused"
     ERROR = "error"
     INTERRUPTED = "interrupted"
+    OK = "ok"  # check/records: no finding is an error
+    PROBLEMS = "problems"  # check: a finding is an error
 
 
 _RESULT_OF_CODE = {
@@ -77,6 +83,7 @@ class DomainReport:
     hint: str | None = None
     notes: list[str] = field(default_factory=list)
     error: BaseException | None = None  # the failure, for --debug
+    diagnosis: Diagnosis | None = None  # check/records/verify: what public DNS showed, as findings
 
     def finish(self, outcome: Outcome) -> DomainReport:
         self.result, self.exit_code = outcome.result, outcome.exit_code

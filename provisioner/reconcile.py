@@ -116,7 +116,7 @@ def _apply_check_verify(
     deadline: float,
     replan: Callable[[], Plan | Outcome] | None,
 ) -> DomainReport:
-    t, say, zone = report.target, session.sayer(report.target), report.zone
+    say, zone = session.sayer(report.target), report.zone
     assert zone is not None
     applied = steps.apply_plan(session, zone, plan, replan=replan, say=say)
     report.plan = applied.plan

@@ -21,7 +21,7 @@ from provisioner.dnsdata import DnsAnswers
 from provisioner.errors import AcsDnsError, ExitCode
 from provisioner.finding import Finding, Severity
 from provisioner.findings import diagnose
-from provisioner.model import VerificationKind
+from provisioner.model import VerificationKind, Zone
 from provisioner.records_out import RecordLine, public_spf, records_needed
 from provisioner.report import Outcome, Result
 from provisioner.session import Session
@@ -99,6 +99,30 @@ def records_to_publish(session: Session, target: DomainTarget, domain: EmailDoma
     zone = target.zone or answers.zone or target.domain
     lines = records_needed(domain.records, target.domain, zone, public_spf(answers))
     return Diagnosis(zone, str(answers.delegation), answers.name_servers, records=tuple(lines))
+
+
+def explain(
+    session: Session, target: DomainTarget, zone: Zone, stopped: Outcome
+) -> tuple[Diagnosis | None, Outcome]:
+    """provision's DNS check failed (not delegated, not served in time): the findings saying why, and the
+    Outcome naming their error codes. The Outcome is kept as it was when DNS cannot be diagnosed."""
+    try:
+        domain = session.communication(target.subscription).get_domain(
+            target.resource_group, target.email_service, target.domain
+        )
+        answers = session.dns_reader.lookup(
+            target.domain, domain.records, zone=zone.name, expected_name_servers=zone.name_servers
+        )
+        findings = diagnose(domain.records, zone.name, answers, domain.states)
+    except AcsDnsError as err:
+        log.debug("no diagnosis of %s: %s", target.domain, err)
+        return None, stopped
+    seen = Diagnosis(zone.name, str(answers.delegation), answers.name_servers, tuple(findings))
+    codes = tuple(dict.fromkeys(f.code for f in findings if f.severity is not Severity.INFO))
+    if not codes:
+        return seen, stopped
+    message = f"{stopped.message} [{', '.join(codes)}]"
+    return seen, replace(stopped, message=message)
 
 
 def check_outcome(diagnosis: Diagnosis) -> Outcome:

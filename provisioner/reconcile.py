@@ -136,6 +136,7 @@ def _apply_check_verify(
         say=say,
     )
     if isinstance(served, Outcome):
+        report.diagnosis, served = diagnosis.explain(session, report.target, zone, served)
         return _end(session, report, served)
     return _start_and_poll(session, report, options, deadline)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from provisioner.errors import AcsDnsError
 from provisioner.finding import Finding, FixInstruction, finding_json
 from provisioner.model import Zone
 from provisioner.plan import Action, Change
@@ -58,6 +59,11 @@ def report_json(report: DomainReport) -> dict[str, Any]:
         "exit_code": int(report.exit_code),
         "message": report.message,
         "hint": report.hint,
+        **(
+            {"codes": list(report.error.codes)}
+            if isinstance(report.error, AcsDnsError) and report.error.codes
+            else {}
+        ),
         **({"findings": findings_json(report)} if report.diagnosis is not None else {}),
     }
 

@@ -247,7 +247,10 @@ def verify_domain(
         return _end(session, report, stopped)
     assert report.diagnosis is not None
     if v.all_verified(report.kinds, report.states):
-        return _end(session, report, Outcome.done(Result.VERIFIED, "every type already Verified"))
+        broken = diagnosis.blocking(report.diagnosis.findings, report.kinds)
+        codes = ", ".join(dict.fromkeys(f.code for f in broken))
+        say = f"; but DNS changed since ({codes}): mail breaks, fix the records" if broken else ""
+        return _end(session, report, Outcome.done(Result.VERIFIED, "every type already Verified" + say))
     to_start = v.kinds_to_start(report.kinds, report.states)
     wrong = diagnosis.blocking(report.diagnosis.findings, to_start)
     if wrong and not options.force:

@@ -158,10 +158,11 @@ def render_records_for(fmt: str) -> Renderer:
             if chosen == "csv" and i:
                 text = text.split("\n", 1)[1]  # one header for all domains
             out.append(text)
-        failed = [r for r in reports if r.result is not Result.OK]
-        errors = "".join(
-            f"error: {r.target.domain}: {r.message}\n" + (f"  fix: {r.hint}\n" if r.hint else "")
-            for r in failed
+        errors = "".join(  # on stderr, so stdout stays pasteable
+            f"{'note' if r.exit_code == 0 else 'error'}: {r.target.domain}: {r.message}\n"
+            + (f"  fix: {r.hint}\n" if r.hint else "")
+            for r in reports
+            if r.result is not Result.OK
         )
         return ("\n" if chosen in ("text", "bind") else "").join(out), errors
 

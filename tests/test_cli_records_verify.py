@@ -176,3 +176,15 @@ def test_read_access_to_the_email_domain_is_enough(sandbox: Sandbox) -> None:
         assert place.check("--zone", place.zone, "--zone-resource-group", "rg-dns")[0] == 0
     finally:
         admin(sandbox, "PUT", f"subscriptions/{place.sub}/authorization", {"denied": False})
+
+
+def test_verify_on_a_verified_domain_whose_dns_changed_says_mail_breaks(sandbox: Sandbox) -> None:
+    place = Place(sandbox)
+    records_ = place.right()
+    records_.pop((place.rel(DKIM2), "CNAME"))
+    place.seed(records_, verified=True)
+    result, report = verify(place)
+    assert_clean_exit(result, 0)  # nothing to verify: ACS keeps DKIM2 Verified
+    assert report["started"] == []
+    assert "dkim2-changed-after-verification" in report["message"] and "mail breaks" in report["message"]
+    assert requests_to(sandbox, place.sub, INITIATE) == []

@@ -378,6 +378,26 @@ Force = Annotated[
 ]
 
 
+def _writes_nothing(command: str, common: CommonOptions) -> None:
+    """check/records/verify write no DNS and create nothing: refuse the flags that would be ignored."""
+    from provisioner.errors import UsageError
+
+    given = [
+        f"--{n.replace('_', '-')}"
+        for n in ("create_domain", "spf_hardfail", "takeover")
+        if getattr(common, n)
+    ]
+    if given:
+        raise _fail(
+            command,
+            common,
+            UsageError(
+                f"{', '.join(given)} cannot be given to {command}: it writes no DNS record and creates no domain",
+                "leave it out (acs-dns provision writes into Azure DNS)",
+            ),
+        )
+
+
 @app.command()
 @with_common_options
 def check(common: CommonOptions) -> None:
@@ -387,6 +407,7 @@ def check(common: CommonOptions) -> None:
     serve. Exit 6 when a finding is an error."""
     from provisioner.render_diagnosis import render_check
 
+    _writes_nothing("check", common)
     execute("check", common, RunOptions(dry_run=True), per_domain="check_domain", renderer=render_check)
 
 
@@ -399,6 +420,7 @@ def records(common: CommonOptions, format: FormatOpt = RecordsFormat.text) -> No
     parent). An SPF record already published is shown merged, never as a second SPF."""
     from provisioner.render_diagnosis import render_records_for
 
+    _writes_nothing("records", common)
     execute(
         "records",
         common,
@@ -420,6 +442,7 @@ def verify(
     """Verify records someone else wrote (any DNS host): check, then start and wait like provision.
 
     Touches no DNS. Refuses (exit 6) while a record verification needs is wrong, unless --force."""
+    _writes_nothing("verify", common)
     options = RunOptions.polling_every(poll_interval, wait=not no_wait, timeout=timeout, force=force)
     execute("verify", common, options, per_domain="verify_domain")
 

@@ -188,3 +188,12 @@ def test_verify_on_a_verified_domain_whose_dns_changed_says_mail_breaks(sandbox:
     assert report["started"] == []
     assert "dkim2-changed-after-verification" in report["message"] and "mail breaks" in report["message"]
     assert requests_to(sandbox, place.sub, INITIATE) == []
+
+
+def test_flags_that_write_are_refused_before_anything_is_sent(sandbox: Sandbox) -> None:
+    place = Place(sandbox)
+    for command in ("check", "records", "verify"):
+        result = invoke(sandbox, place.args(command, "--takeover", "--output", "json"))
+        assert_clean_exit(result, 2)
+        assert document(result)["error"].startswith(f"--takeover cannot be given to {command}")
+    assert [e for e in admin(sandbox, "GET", "requests").json()["value"] if place.sub in e["path"]] == []

@@ -82,13 +82,16 @@ def look_up(session: Session, target: DomainTarget, domain: EmailDomain) -> DnsA
     )
 
 
+def _judged(domain: EmailDomain, answers: DnsAnswers, zone: str) -> Diagnosis:
+    findings = diagnose(domain.records, zone, answers, domain.states)
+    return Diagnosis(zone, str(answers.delegation), answers.name_servers, tuple(findings))
+
+
 @steps.returns_outcome
 def examine(session: Session, target: DomainTarget, domain: EmailDomain) -> Diagnosis:
     """Ask DNS and diagnose: every finding about the domain's records and verification states."""
     answers = look_up(session, target, domain)
-    zone = answers.zone or target.zone or target.domain
-    findings = diagnose(domain.records, zone, answers, domain.states)
-    return Diagnosis(zone, str(answers.delegation), answers.name_servers, tuple(findings))
+    return _judged(domain, answers, answers.zone or target.zone or target.domain)
 
 
 @steps.returns_outcome
@@ -113,12 +116,14 @@ def explain(
         answers = session.dns_reader.lookup(
             target.domain, domain.records, zone=zone.name, expected_name_servers=zone.name_servers
         )
-        findings = diagnose(domain.records, zone.name, answers, domain.states)
+        seen = _judged(domain, answers, zone.name)
     except AcsDnsError as err:
         log.debug("no diagnosis of %s: %s", target.domain, err)
         return None, stopped
-    seen = Diagnosis(zone.name, str(answers.delegation), answers.name_servers, tuple(findings))
-    codes = tuple(dict.fromkeys(f.code for f in findings if f.severity is not Severity.INFO))
+    dns = [
+        f for f in seen.findings if f.severity is not Severity.INFO and not f.code.startswith("verification-")
+    ]
+    codes = tuple(dict.fromkeys(f.code for f in dns))
     if not codes:
         return seen, stopped
     message = f"{stopped.message} [{', '.join(codes)}]"

@@ -106,10 +106,11 @@ def fix_line(step: FixInstruction) -> str:
 
 
 def finding_lines(finding: Finding, indent: str = "  ") -> list[str]:
-    """One line per finding (severity, code, kind, name, message), then one per step of its fix."""
+    """One line for the finding (severity, code, kind, name: message), then one per step of its fix."""
     kind = finding.kind.value if finding.kind else "-"
-    head = f"{indent}{finding.severity.value:<7} {finding.code:<32} {kind:<6} {finding.name}"
-    lines = [head, f"{indent}        {finding.message}"]
+    lines = [
+        f"{indent}{finding.severity.value:<7} {finding.code:<32} {kind:<6} {finding.name}: {finding.message}"
+    ]
     lines += [f"{indent}        fix: {fix_line(step)}" for step in finding.fix]
     return lines
 

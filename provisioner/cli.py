@@ -397,6 +397,7 @@ def execute(
     per_domain: str = "provision_domain",
     plan_out: Path | None = None,
     saved_plan: Path | None = None,
+    renderer: Callable[[str, list[Any], Any, bool], tuple[str, str]] | None = None,
 ) -> None:
     """Shared body of the commands: targets -> run `per_domain` (the name of a `reconcile.DomainCommand`,
     imported only now so --help stays fast) for each -> render. With `saved_plan`, the targets and their
@@ -452,7 +453,11 @@ def execute(
         for report in reports:
             if report.error is not None:
                 traceback.print_exception(report.error, file=sys.stderr)
-    if common.json_output:
+    if renderer is not None:
+        out, err = renderer(command, reports, code, common.json_output)
+        typer.echo(err, nl=False, err=True)
+        typer.echo(out, nl=False)
+    elif common.json_output:
         typer.echo(render.document_json(command, reports, code))
     elif common.output == Output.markdown:
         typer.echo(render_markdown.markdown_table(command, reports, code))
@@ -546,6 +551,91 @@ def plan(
     execute(
         "plan", common, options, detailed_exitcode=detailed_exitcode, per_domain="plan_domain", plan_out=out
     )
+
+
+class RecordsFormat(StrEnum):
+    text = "text"
+    bind = "bind"
+    json = "json"
+    csv = "csv"
+
+
+FormatOpt = Annotated[
+    RecordsFormat, typer.Option("--format", help="text (a table), bind (zone-file lines), json, csv.")
+]
+Force = Annotated[
+    bool,
+    typer.Option("--force", help="Start verification even when check finds a needed record wrong."),
+]
+
+
+def _writes_nothing(command: str, common: CommonOptions) -> None:
+    """check/records/verify write no DNS and create nothing: refuse the flags that would be ignored."""
+    from provisioner.errors import UsageError
+
+    given = [
+        f"--{n.replace('_', '-')}"
+        for n in ("create_domain", "spf_hardfail", "takeover")
+        if getattr(common, n)
+    ]
+    if given:
+        raise _fail(
+            command,
+            common,
+            UsageError(
+                f"{', '.join(given)} cannot be given to {command}: it writes no DNS record and creates no domain",
+                "leave it out (acs-dns provision writes into Azure DNS)",
+            ),
+        )
+
+
+@app.command()
+@with_common_options
+def check(common: CommonOptions) -> None:
+    """Why is the domain not verified? Findings from public DNS (any DNS host); read-only.
+
+    Compares what the email service expects with what the resolver and each of the zone's name servers
+    serve. Exit 6 when a finding is an error."""
+    from provisioner.render_diagnosis import render_check
+
+    _writes_nothing("check", common)
+    execute("check", common, RunOptions(dry_run=True), per_domain="check_domain", renderer=render_check)
+
+
+@app.command()
+@with_common_options
+def records(common: CommonOptions, format: FormatOpt = RecordsFormat.text) -> None:
+    """Print the records the domain needs, for any DNS provider.
+
+    --zone: host names relative to that zone (default: the zone public DNS shows, else the domain's
+    parent). An SPF record already published is shown merged, never as a second SPF."""
+    from provisioner.render_diagnosis import render_records_for
+
+    _writes_nothing("records", common)
+    execute(
+        "records",
+        common,
+        RunOptions(dry_run=True),
+        per_domain="records_domain",
+        renderer=render_records_for(format.value),
+    )
+
+
+@app.command()
+@with_common_options
+def verify(
+    common: CommonOptions,
+    force: Force = False,
+    no_wait: NoWait = False,
+    timeout: Timeout = 1800,
+    poll_interval: PollInterval = 5.0,
+) -> None:
+    """Verify records someone else wrote (any DNS host): check, then start and wait like provision.
+
+    Touches no DNS. Refuses (exit 6) while a record verification needs is wrong, unless --force."""
+    _writes_nothing("verify", common)
+    options = RunOptions.polling_every(poll_interval, wait=not no_wait, timeout=timeout, force=force)
+    execute("verify", common, options, per_domain="verify_domain")
 
 
 @app.command()

@@ -26,6 +26,7 @@ class RunOptions:
     dns_interval: float = 2.0
     link_settle: float = 2.0  # seconds between linking and reading the links back (see lifecycle.link_domain)
     delete_domain: bool = False  # deprovision: also delete the email domain resource
+    force: bool = False  # verify: start verification even when check finds a record it needs wrong
 
     @classmethod
     def polling_every(cls, poll_interval: float, **kwargs: object) -> RunOptions:

@@ -142,6 +142,7 @@ def _txt_change(
             f"a CNAME record set (-> {cname.cname}) already exists at '{cname.name}', and a CNAME "
             "cannot share its name with the TXT records Azure Communication Services needs",
             f"remove the CNAME at '{cname.name}' (or use another email domain), then re-run",
+            codes=("cname-at-domain",),
         )
     by_kind = {r.kind: r.value for r in wanted}
     current = _of_type(sets, RecordType.TXT)
@@ -170,6 +171,7 @@ def _cname_change(wanted: DesiredRecord, sets: list[RecordSet], owner: str, take
             f"{others} record set(s) already exist at '{wanted.name}', and the {wanted.kind} CNAME "
             "cannot share its name with any other record (--takeover does not change that)",
             f"remove the {others} record set(s) at '{wanted.name}' if nothing needs them, then re-run",
+            codes=(f"{wanted.kind.value.lower()}-not-cname",) if "TXT" in others else (),
         )
     kinds = (wanted.kind,)
     current = _of_type(sets, RecordType.CNAME)
@@ -204,6 +206,7 @@ def _cname_change(wanted: DesiredRecord, sets: list[RecordSet], owner: str, take
         raise RefusedError(
             f"the CNAME at '{current.name}' points to {current.cname}, not {wanted.value}, and is {whose}",
             "check that nothing else uses it, then re-run with --takeover to let acs-dns replace it",
+            codes=(f"{wanted.kind.value.lower()}-wrong-target",),
         )
     metadata[OWNER_METADATA_KEY] = owner
     after = replace(current, cname=wanted.value, metadata=tuple(sorted(metadata.items())))
@@ -260,10 +263,18 @@ def _gathered(zone: str, refusals: list[tuple[str, RecordType, RefusedError]]) -
     if len(refusals) == 1:
         name, type_, error = refusals[0]
         where = f"{type_} {name}"
-        return RefusedError(f"{where} in zone '{zone}': {error.message}", error.hint)
+        return RefusedError(
+            f"{where} in zone '{zone}': {error.message}{_named(error)}", error.hint, codes=error.codes
+        )
     lines = [f"acs-dns refuses to change zone '{zone}' for {len(refusals)} reasons:"]
     for name, type_, error in refusals:
-        lines.append(f"  - {type_} {name}: {error.message}")
+        lines.append(f"  - {type_} {name}: {error.message}{_named(error)}")
         if error.hint:
             lines.append(f"    fix: {error.hint}")
-    return RefusedError("\n".join(lines))
+    codes = tuple(dict.fromkeys(c for _, _, e in refusals for c in e.codes))
+    return RefusedError("\n".join(lines), codes=codes)
+
+
+def _named(error: RefusedError) -> str:
+    """The finding code(s) `acs-dns check` reports for the same problem, as a message suffix."""
+    return f" [{', '.join(error.codes)}]" if error.codes else ""

@@ -4,6 +4,9 @@
     provision_domain    = read -> locate -> plan -> apply -> check -> verify -> prune -> link -> senders
     apply_saved_plan    = read -> (the saved plan) -> apply -> check -> verify
     deprovision_domain  = read -> locate -> plan removal -> unlink -> senders -> apply -> delete domain
+    check_domain      = read -> look up public DNS -> diagnose                      (read-only)
+    records_domain    = read -> look up public DNS -> the records to publish         (read-only)
+    verify_domain     = read -> look up public DNS -> diagnose -> (refuse) -> verify (writes no DNS)
 
 Each returns the domain's `DomainReport`; a step's Outcome ends the composition. Clock and sleep come
 from the `Session`, so the waits can be driven fast. A new command is a function of the same shape
@@ -16,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from provisioner import lifecycle, steps
+from provisioner import diagnosis, lifecycle, steps
 from provisioner import verification as v
 from provisioner.config import DomainTarget
 from provisioner.deprovision import Removal, plan_removal
@@ -203,7 +206,7 @@ def _apply_check_verify(
     deadline: float,
     replan: Callable[[], Plan | Outcome] | None,
 ) -> DomainReport:
-    t, say, zone = report.target, session.sayer(report.target), report.zone
+    say, zone = session.sayer(report.target), report.zone
     assert zone is not None
     applied = steps.apply_plan(session, zone, plan, replan=replan, say=say)
     report.plan = applied.plan
@@ -213,7 +216,9 @@ def _apply_check_verify(
     if v.all_verified(report.kinds, report.states) and not applied.plan.has_changes:
         return _end(session, report, Outcome.done(Result.VERIFIED, "records in place, every type Verified"))
     served_records = [
-        d for d in desired if not (d.kind is VerificationKind.DOMAIN and _prunes(t, report.states))
+        d
+        for d in desired
+        if not (d.kind is VerificationKind.DOMAIN and _prunes(report.target, report.states))
     ]
     expected = steps.expected_records(served_records, zone, applied.plan)
     served = steps.check_served(
@@ -226,7 +231,16 @@ def _apply_check_verify(
         say=say,
     )
     if isinstance(served, Outcome):
+        report.diagnosis, served = diagnosis.explain(session, report.target, zone, served)
         return _end(session, report, served)
+    return _start_and_poll(session, report, options, deadline)
+
+
+def _start_and_poll(
+    session: Session, report: DomainReport, options: RunOptions, deadline: float
+) -> DomainReport:
+    """start -> poll (or return once started with --no-wait): the end of provision and of verify."""
+    t, say = report.target, session.sayer(report.target)
     started = steps.start_verification(session, t, report.kinds, report.states, say=say)
     report.started += started.started
     report.states = dict(started.states)
@@ -402,3 +416,68 @@ def _removal_outcome(report: DomainReport, pending: bool, *, dry_run: bool) -> O
     return Outcome.done(
         Result.REMOVED, "removed everything acs-dns added" if pending else "nothing to remove"
     )
+
+
+def _read_only(
+    session: Session, target: DomainTarget, look: Callable[..., diagnosis.Diagnosis | Outcome]
+) -> tuple[DomainReport, EmailDomain | None, Outcome | None]:
+    """read the email domain -> `look` at public DNS, filling the report (the Outcome if one stopped it)."""
+    report = DomainReport(target)
+    domain = diagnosis.read_email_domain(session, target)
+    if isinstance(domain, Outcome):
+        return report, None, domain
+    report.states, report.kinds = dict(domain.states), diagnosis.kinds_of(domain)
+    seen = look(session, target, domain)
+    if isinstance(seen, Outcome):
+        return report, domain, seen
+    report.diagnosis = seen
+    return report, domain, None
+
+
+def check_domain(
+    session: Session, target: DomainTarget, options: RunOptions, deadline: float
+) -> DomainReport:
+    """Why the domain is (not) verified: findings from public DNS and the verification states; exit 6
+    when one is an error. Reads the email domain only."""
+    report, _, stopped = _read_only(session, target, diagnosis.examine)
+    if stopped is not None:
+        return _end(session, report, stopped)
+    assert report.diagnosis is not None
+    return _end(session, report, diagnosis.check_outcome(report.diagnosis))
+
+
+def records_domain(
+    session: Session, target: DomainTarget, options: RunOptions, deadline: float
+) -> DomainReport:
+    """The records to publish at any DNS provider (an existing public SPF merged). Reads only."""
+    report, _, stopped = _read_only(session, target, diagnosis.records_to_publish)
+    if stopped is not None:
+        return _end(session, report, stopped)
+    assert report.diagnosis is not None
+    count = len(report.diagnosis.records)
+    return _end(
+        session, report, Outcome.done(Result.OK, f"{count} record(s) for zone {report.diagnosis.zone}")
+    )
+
+
+def verify_domain(
+    session: Session, target: DomainTarget, options: RunOptions, deadline: float
+) -> DomainReport:
+    """check, then start and await verification like provision, touching no DNS. Refuses (exit 6) while a
+    record a type to be started needs is wrong, unless `options.force`."""
+    report, _, stopped = _read_only(session, target, diagnosis.examine)
+    if stopped is not None:
+        return _end(session, report, stopped)
+    assert report.diagnosis is not None
+    if v.all_verified(report.kinds, report.states):
+        broken = diagnosis.blocking(report.diagnosis.findings, report.kinds)
+        codes = ", ".join(dict.fromkeys(f.code for f in broken))
+        say = f"; but DNS changed since ({codes}): mail breaks, fix the records" if broken else ""
+        return _end(session, report, Outcome.done(Result.VERIFIED, "every type already Verified" + say))
+    to_start = v.kinds_to_start(report.kinds, report.states)
+    wrong = diagnosis.blocking(report.diagnosis.findings, to_start)
+    if wrong and not options.force:
+        return _end(session, report, diagnosis.refusal(wrong))
+    if wrong:
+        session.progress(target, f"--force: starting verification despite {len(wrong)} error finding(s)")
+    return _start_and_poll(session, report, options, deadline)

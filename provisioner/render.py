@@ -6,7 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from provisioner.errors import ExitCode
+from provisioner.errors import AcsDnsError, ExitCode
+from provisioner.finding import Finding, FixInstruction, finding_json
 from provisioner.model import Zone
 from provisioner.plan import Action, Change
 from provisioner.report import DomainReport
@@ -31,6 +32,17 @@ def _zone_json(zone: Zone) -> dict[str, Any]:
     return {"name": zone.name, "resource_group": zone.resource_group, "name_servers": list(zone.name_servers)}
 
 
+def verification_json(report: DomainReport) -> dict[str, dict[str, str | None]]:
+    """{kind: {"status", "error_code"}} for each type the domain needs."""
+    return {
+        str(k): {
+            "status": report.states.get(k, NOT_STARTED).status,
+            "error_code": report.states.get(k, NOT_STARTED).error_code,
+        }
+        for k in report.kinds
+    }
+
+
 def report_json(report: DomainReport) -> dict[str, Any]:
     t = report.target
     zone = report.zone
@@ -42,19 +54,19 @@ def report_json(report: DomainReport) -> dict[str, Any]:
         "zone": None if zone is None else _zone_json(zone),
         "changes": [change_json(c) for c in report.plan.changes] if report.plan else [],
         "written": list(report.written),
-        "verification": {
-            str(k): {
-                "status": report.states.get(k, NOT_STARTED).status,
-                "error_code": report.states.get(k, NOT_STARTED).error_code,
-            }
-            for k in report.kinds
-        },
+        "verification": verification_json(report),
         "started": [str(k) for k in report.started],
         "notes": list(report.notes),
         "result": str(report.result),
         "exit_code": int(report.exit_code),
         "message": report.message,
         "hint": report.hint,
+        **(
+            {"codes": list(report.error.codes)}
+            if isinstance(report.error, AcsDnsError) and report.error.codes
+            else {}
+        ),
+        **({"findings": findings_json(report)} if report.diagnosis is not None else {}),
     }
 
 
@@ -96,6 +108,37 @@ def change_lines(change: Change) -> list[str]:
     return lines
 
 
+def findings_json(report: DomainReport) -> list[dict[str, object]]:
+    return [finding_json(f) for f in report.diagnosis.findings] if report.diagnosis else []
+
+
+def fix_line(step: FixInstruction) -> str:
+    """One step of a fix: the record (host relative to the zone, and FQDN) or, for other steps, the text."""
+    if step.action is None:
+        return step.text
+    value = f": {step.value}" if step.value else ""
+    return f"{step.action} {step.type} host {step.host} ({step.fqdn}){value}"
+
+
+def finding_lines(finding: Finding, indent: str = "  ") -> list[str]:
+    """One line for the finding (severity, code, kind, name: message), then one per step of its fix."""
+    kind = finding.kind.value if finding.kind else "-"
+    lines = [
+        f"{indent}{finding.severity.value:<7} {finding.code:<32} {kind:<6} {finding.name}: {finding.message}"
+    ]
+    lines += [f"{indent}        fix: {fix_line(step)}" for step in finding.fix]
+    return lines
+
+
+def verification_text(report: DomainReport) -> str:
+    """ "Domain Verified · SPF NotStarted · ..." for each type the domain needs."""
+    states = []
+    for k in report.kinds:
+        st = report.states.get(k, NOT_STARTED)
+        states.append(f"{k} {st.status}" + (f" ({st.error_code})" if st.error_code else ""))
+    return " · ".join(states)
+
+
 def report_text(report: DomainReport) -> str:
     t = report.target
     where = f"  (zone {report.zone.name}, resource group {report.zone.resource_group})" if report.zone else ""
@@ -103,12 +146,10 @@ def report_text(report: DomainReport) -> str:
     if report.plan:
         lines += [line for c in report.plan.changes for line in change_lines(c)]
     if report.kinds:
-        states = []
-        for k in report.kinds:
-            st = report.states.get(k, NOT_STARTED)
-            states.append(f"{k} {st.status}" + (f" ({st.error_code})" if st.error_code else ""))
-        lines.append("  verification: " + " · ".join(states))
+        lines.append("  verification: " + verification_text(report))
     lines += [f"  {note}" for note in report.notes]
+    if report.diagnosis is not None:
+        lines += [line for f in report.diagnosis.findings for line in finding_lines(f)]
     lines.append(f"  result: {report.result} (exit {int(report.exit_code)})")
     if report.message:
         lines += [f"  {line}" for line in report.message.splitlines()]

@@ -15,6 +15,7 @@ from provisioner.plan import Plan
 
 if TYPE_CHECKING:
     from provisioner.azure.communication import EmailDomain
+    from provisioner.diagnosis import Diagnosis
 
 
 class Result(StrEnum):
@@ -29,6 +30,8 @@ class Result(StrEnum):
     REFUSED = "refused"
     ERROR = "error"
     INTERRUPTED = "interrupted"
+    OK = "ok"  # check/records: no finding is an error
+    PROBLEMS = "problems"  # check: a finding is an error
 
 
 _RESULT_OF_CODE = {
@@ -83,6 +86,7 @@ class DomainReport:
     notes: list[str] = field(default_factory=list)  # link, senders, what deprovision leaves
     error: BaseException | None = None  # the failure, for --debug
     domain: EmailDomain | None = None  # the email domain as read
+    diagnosis: Diagnosis | None = None  # check/records/verify: what public DNS showed, as findings
 
     def finish(self, outcome: Outcome) -> DomainReport:
         self.result, self.exit_code = outcome.result, outcome.exit_code

@@ -19,6 +19,7 @@ from provisioner.ports import DnsZones, EmailService, RecordSets
 if TYPE_CHECKING:
     from provisioner.azure.communication import EmailDomain
     from provisioner.dnscheck import DnsChecker
+    from provisioner.dnsdata import DnsReader
 
 Progress = Callable[[DomainTarget, str], None]
 
@@ -39,6 +40,7 @@ class Session:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         progress: Progress = _quiet,
+        dns_reader: DnsReader | None = None,
     ) -> None:
         self.dns = dns
         self.communication = communication
@@ -54,6 +56,18 @@ class Session:
         self._targets: list[DomainTarget] = []
         self._record_sets: dict[tuple[str, str, str], RecordSets] = {}
         self._key_locks: dict[object, threading.Lock] = {}
+        self._dns_reader = dns_reader
+
+    @property
+    def dns_reader(self) -> DnsReader:
+        """What check/records/verify read public DNS through: one `DnsLookup` for the whole run (it bounds
+        the queries in flight across domains), asking the checker's --dns-server overrides."""
+        with self._once("dns_reader"):
+            if self._dns_reader is None:
+                from provisioner.dnslookup import DnsLookup
+
+                self._dns_reader = DnsLookup(self.checker.servers)
+            return self._dns_reader
 
     def sayer(self, target: DomainTarget) -> Callable[[str], None]:
         """The progress callback of one domain."""

@@ -111,6 +111,7 @@ def _refuse(problem: str) -> RefusedError:
         f"the existing SPF record {problem}; Azure Communication Services requires it to end with "
         f'"{REQUIRED_ALL}", and changing that changes the mail policy for the whole domain',
         _HARDFAIL_HINT,
+        codes=("spf-not-hardfail",),
     )
 
 
@@ -211,7 +212,9 @@ def check_lookup_limit(text: str, resolve_txt: Callable[[str], list[str]]) -> in
     if count > MAX_SPF_LOOKUPS:
         raise RefusedError(
             f"the SPF record would need {count} DNS lookups; RFC 7208 allows at most {MAX_SPF_LOOKUPS}, "
-            "so receivers would treat it as a permanent error and SPF verification would fail",
+            "so receivers would treat it as a permanent error and SPF verification would fail "
+            "[spf-too-many-lookups]",
             "remove or flatten some include: mechanisms of the existing SPF record, then re-run",
+            codes=("spf-too-many-lookups",),
         )
     return count

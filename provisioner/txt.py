@@ -54,6 +54,7 @@ def _merge_spf(records: list[TxtRecord], wanted: str, allow_hardfail_change: boo
             f"the record set already holds {len(found)} SPF (v=spf1) records ({listed}); "
             "RFC 7208 makes that a permanent error, and acs-dns will not guess which one to merge into",
             "merge them into a single v=spf1 record by hand, then re-run",
+            codes=("spf-multiple",),
         )
     if not found:
         records.append(TxtRecord(split_txt(wanted)))

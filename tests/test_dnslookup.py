@@ -219,23 +219,23 @@ def test_lookups_are_fresh_each_time_records_appear_after_propagation() -> None:
 
 
 def test_name_servers_are_resolved_through_the_override_and_asked_on_its_port(fresh_sandbox: Sandbox) -> None:
-    """The host name of one name server resolves (through --dns-server) to 127.0.0.2, where nothing listens:
-    that server, and only it, is reported unreachable, by name and address."""
+    """Each name server's host name resolves (through --dns-server) to its own address (the sandbox serves each
+    on 127.0.0.N) and is asked there: one that does not answer, and only it, is reported unreachable, by name
+    and address."""
     with World(fresh_sandbox) as world:
         zone = unique_zone("nsaddr")
         world.zone(zone)
         publish(world, zone)
         servers = [n.rstrip(".") for n in world.name_servers(zone)]
-        host, _, domain = servers[0].partition(".")
-        world.zone(domain)
-        world.a(domain, host, "127.0.0.2")
+        addresses = [fresh_sandbox.name_server_address(s) for s in servers]
+        assert len(set(addresses)) == len(servers) and "127.0.0.1" not in addresses
         lookup = DnsLookup([parse_dns_server(fresh_sandbox.dns_server)], timeout=0.5)
-        assert lookup.addresses_of(servers[0]) == ("127.0.0.2",)
-        assert lookup.addresses_of(servers[1]) == ("127.0.0.1",)  # unresolvable: the override stands in
+        assert [lookup.addresses_of(s) for s in servers] == [(a,) for a in addresses]
+        fresh_sandbox.configure_name_server(servers[0], answering=False)
         answers = lookup.lookup(zone, expected(zone))
     by_name = {v.server: v for v in answers.authoritative}
-    assert (by_name[servers[0]].reachable, by_name[servers[0]].address) == (False, "127.0.0.2")
+    assert (by_name[servers[0]].reachable, by_name[servers[0]].address) == (False, addresses[0])
     assert all(by_name[s].reachable for s in servers[1:])
     findings = diagnose(expected(zone), zone, answers, VERIFIED)
     assert [(f.code, f.severity.value) for f in findings] == [("nameserver-unreachable", "warning")]
-    assert findings[0].found == (f"{servers[0]} (127.0.0.2)",)
+    assert findings[0].found == (f"{servers[0]} ({addresses[0]})",)

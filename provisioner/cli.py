@@ -174,20 +174,31 @@ Takeover = Annotated[
 _L = "Sending (link, senders, DMARC)"
 CommunicationService = Annotated[
     str | None,
-    typer.Option(help="Link the domain to this Communication Services resource.", rich_help_panel=_L),
+    typer.Option(
+        metavar="NAME", help="Link the domain to this Communication Services resource.", rich_help_panel=_L
+    ),
 ]
 CommunicationRg = Annotated[
     str | None,
-    typer.Option(help="Its resource group (default: the email service's).", rich_help_panel=_L),
+    typer.Option(
+        metavar="NAME", help="Its resource group (default: the email service's).", rich_help_panel=_L
+    ),
 ]
 Senders = Annotated[
     list[str] | None,
-    typer.Option("--sender", help="USER[=Display Name]: a sender username (repeatable).", rich_help_panel=_L),
+    typer.Option(
+        "--sender",
+        metavar="USER[=NAME]",
+        help="USER[=Display Name]: a sender username (repeatable).",
+        rich_help_panel=_L,
+    ),
 ]
 Dmarc = Annotated[
     str | None,
     typer.Option(
-        help='The _dmarc TXT to write when none exists, e.g. "v=DMARC1; p=none".', rich_help_panel=_L
+        metavar="VALUE",
+        help='The _dmarc TXT to write when none exists, e.g. "v=DMARC1; p=none".',
+        rich_help_panel=_L,
     ),
 ]
 DmarcReplace = Annotated[

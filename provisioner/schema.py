@@ -9,7 +9,10 @@ Per command, a domain entry holds:
 - `plan`, `provision`, `verify`: the report (zone, changes, written, started, verification, result, ...);
 - `deprovision`: the same report, plus `deleted` (the record sets removed, as `"TYPE name"`);
 - `check`: `findings` (see `finding.finding_json`) and `result` `ok` or `problems` (`error` when the domain
-  could not be read).
+  could not be read), and the zone as public DNS shows it (`name`, `delegation`, `name_servers`);
+- `records`: `records` (type, host relative to the zone, FQDN, value, TTL) and the zone they are relative to.
+`provision`/`plan`/`verify` entries also carry `notes` (link, senders, what deprovision kept), and when a
+refusal or a failed DNS check maps onto finding codes, `codes` and `findings`.
 A run stopped before any domain started (usage, configuration, credential) gives `error` and `hint` with
 `domains: []`.
 """
@@ -66,6 +69,19 @@ def _definitions() -> dict[str, Any]:
             ),
         ]
     }
+    public_zone = {
+        "oneOf": [
+            {"type": "null"},
+            _object(
+                ["name", "delegation", "name_servers"],
+                {
+                    "name": {**_STR, "description": "the zone cut public DNS shows"},
+                    "delegation": _STR,
+                    "name_servers": _STRINGS,
+                },
+            ),
+        ]
+    }
     verification = {
         "type": "object",
         "description": "verification state per type, keyed by the service's type name",
@@ -96,7 +112,10 @@ def _definitions() -> dict[str, Any]:
             "deleted": {**_STRINGS, "description": "deprovision: record sets deleted, as 'TYPE name'"},
             "verification": {"$ref": "#/$defs/verification"},
             "started": {"type": "array", "items": {"enum": kinds}},
+            "notes": {**_STRINGS, "description": "link, senders, and what deprovision kept or left"},
             "result": {"enum": [str(r) for r in Result]},
+            "codes": {"type": "array", "items": {"enum": sorted(CODES)}, "description": "finding codes"},
+            "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"}},
             **outcome,
         },
     )
@@ -129,16 +148,41 @@ def _definitions() -> dict[str, Any]:
         ["domain", "findings", "result", "exit_code"],
         {
             **target,
-            "zone": {"$ref": "#/$defs/zone"},
+            "zone": {"$ref": "#/$defs/public_zone"},
             "verification": {"$ref": "#/$defs/verification"},
             "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"}},
             "result": {"enum": ["ok", "problems", str(Result.ERROR), str(Result.INTERRUPTED)]},
             **outcome,
         },
     )
+    record = _object(
+        ["kind", "type", "host", "fqdn", "value", "ttl"],
+        {
+            "kind": _STR,
+            "type": {"enum": ["TXT", "CNAME"]},
+            "host": {**_STR, "description": "relative to the zone, '@' at the apex"},
+            "fqdn": _STR,
+            "value": _STR,
+            "ttl": {"type": "integer", "minimum": 0},
+            "note": _STR,
+        },
+    )
+    records = _object(
+        ["domain", "zone", "records", "result", "exit_code"],
+        {
+            "domain": _STR,
+            "zone": _NULLABLE_STR,
+            "records": {"type": "array", "items": {"$ref": "#/$defs/record"}},
+            "result": {"enum": [str(r) for r in Result]},
+            **outcome,
+        },
+    )
     return {
         "exit_code": {"enum": [int(c) for c in ExitCode]},
         "zone": zone,
+        "public_zone": public_zone,
+        "record": record,
+        "records": records,
         "verification": verification,
         "change": change,
         "report": report,
@@ -179,7 +223,11 @@ def document_schema() -> dict[str, Any]:
             {
                 "if": {"properties": {"command": {"const": "check"}}},
                 "then": {"properties": {"domains": {"items": {"$ref": "#/$defs/check"}}}},
-                "else": {"properties": {"domains": {"items": {"$ref": "#/$defs/report"}}}},
+                "else": {
+                    "if": {"properties": {"command": {"const": "records"}}},
+                    "then": {"properties": {"domains": {"items": {"$ref": "#/$defs/records"}}}},
+                    "else": {"properties": {"domains": {"items": {"$ref": "#/$defs/report"}}}},
+                },
             },
         ],
         "$defs": _definitions(),

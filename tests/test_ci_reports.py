@@ -53,7 +53,7 @@ def test_github_actions_gets_one_error_per_failed_domain_and_a_step_summary(w: W
         "%3A" in title and ":" not in title.split("title=", 1)[-1]
     )  # the domain's ': ' escaped in the title
     assert (
-        '"-all", and changing that changes the mail policy for the whole domain. Fix: re-run with --spf-hardfail'
+        '"-all", and changing that changes the mail policy for the whole domain [spf-not-hardfail]. Fix: re-run with --spf-hardfail'
         in errors[0]
     )
     assert good not in errors[0]

@@ -341,7 +341,8 @@ def test_lookup_limit_refusal_says_why_and_what_to_do() -> None:
         check_lookup_limit("v=spf1 include:big.example -all", resolver(zone))
     assert caught.value.message == (
         "the SPF record would need 11 DNS lookups; RFC 7208 allows at most 10, "
-        "so receivers would treat it as a permanent error and SPF verification would fail"
+        "so receivers would treat it as a permanent error and SPF verification would fail "
+        "[spf-too-many-lookups]"
     )
     assert caught.value.hint == (
         "remove or flatten some include: mechanisms of the existing SPF record, then re-run"

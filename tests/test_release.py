@@ -201,7 +201,9 @@ def run_action_step(
         timeout=120,
         stdin=subprocess.DEVNULL,
     )
-    written = dict(line.split("=", 1) for line in outputs.read_text().splitlines()) if outputs.exists() else {}
+    written = (
+        dict(line.split("=", 1) for line in outputs.read_text().splitlines()) if outputs.exists() else {}
+    )
     return proc, written, summary.read_text() if summary.exists() else ""
 
 
@@ -238,7 +240,7 @@ def test_action_passes_on_the_exit_code_and_puts_failures_in_the_summary(w: Worl
 
 def test_action_arguments_are_split_like_a_shell_but_never_evaluated(w: World, tmp_path: Path) -> None:
     marker = tmp_path / "evaluated"
-    arguments = f"{sandbox_arguments(w, 'mail.x.example', 'plan')} --zone \"$(touch {marker})\""
+    arguments = f'{sandbox_arguments(w, "mail.x.example", "plan")} --zone "$(touch {marker})"'
     proc, outputs, _ = run_action_step(w.sb, tmp_path, {"command": "plan", "arguments": arguments})
     assert not marker.exists()
     doc = json.loads(Path(outputs["json"]).read_text())

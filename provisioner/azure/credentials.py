@@ -185,6 +185,7 @@ def make_credential(auth: str, arm_endpoint: str, *, debug: bool | None = None) 
     """Build the credential for `--auth`. Settings known to be missing fail here, before any request.
 
     `debug` None: on when the root logger takes DEBUG records (what --debug configures)."""
+    quiet_sdk_logging(logging.getLogger().isEnabledFor(logging.DEBUG) if debug is None else debug)
     if auth == "sandbox":
         if not is_loopback_url(arm_endpoint):
             raise UsageError(
@@ -194,7 +195,6 @@ def make_credential(auth: str, arm_endpoint: str, *, debug: bool | None = None) 
         return SandboxCredential()
     if auth not in AUTH_CHOICES:
         raise UsageError(f"unknown --auth {auth!r}", f"choose one of: {', '.join(AUTH_CHOICES)}")
-    quiet_sdk_logging(logging.getLogger().isEnabledFor(logging.DEBUG) if debug is None else debug)
     missing = missing_settings(auth, os.environ, os.path.exists)
     if missing:
         raise diagnose(auth, "; ".join(missing), os.environ, os.path.exists)

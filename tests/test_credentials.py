@@ -19,6 +19,7 @@ import pytest
 from acs_sandbox import Sandbox
 from provisioner.azure.credentials import (
     authority_host,
+    credential_options,
     diagnose,
     make_credential,
     missing_settings,
@@ -129,6 +130,11 @@ def test_cloud_picks_the_sign_in_authority() -> None:
     assert authority_host("https://management.usgovcloudapi.net/") == AzureAuthorityHosts.AZURE_GOVERNMENT
     assert authority_host("https://management.azure.com") is None  # azure-identity's default (public)
     assert authority_host("https://127.0.0.1:8443") is None
+    china = "https://management.chinacloudapi.cn"
+    for auth in ("default", "workload-identity", "environment"):
+        assert credential_options(auth, china) == {"authority": AzureAuthorityHosts.AZURE_CHINA}
+    assert credential_options("cli", china) == {}  # az signs in to the cloud `az cloud set` chose
+    assert credential_options("default", "https://management.azure.com") == {}
 
 
 def test_missing_settings_fail_in_make_credential_before_any_sdk_object(

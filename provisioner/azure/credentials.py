@@ -62,6 +62,15 @@ def authority_host(arm_endpoint: str) -> str | None:
     return AUTHORITY_HOSTS.get((urlsplit(arm_endpoint).hostname or "").lower())
 
 
+def credential_options(auth: str, arm_endpoint: str) -> dict[str, Any]:
+    """Keyword arguments for the azure-identity credential of `--auth`: the cloud's sign-in authority where
+    the credential signs in itself (the Azure CLI uses its own `az cloud set`; managed identity has none)."""
+    host = authority_host(arm_endpoint)
+    if host is None or auth not in ("default", "workload-identity", "environment"):
+        return {}
+    return {"authority": host}
+
+
 def missing_settings(auth: str, environ: Mapping[str, str], exists: Callable[[str], bool]) -> list[str]:
     """What the environment lacks for `--auth` (workload-identity, environment); [] when nothing is known
     to be missing. Pure: the caller passes the environment and a file-exists check."""
@@ -200,8 +209,7 @@ def make_credential(auth: str, arm_endpoint: str, *, debug: bool | None = None) 
         raise diagnose(auth, "; ".join(missing), os.environ, os.path.exists)
     from azure import identity
 
-    host = authority_host(arm_endpoint)
-    kwargs: dict[str, Any] = {"authority": host} if host else {}
+    kwargs = credential_options(auth, arm_endpoint)
     if auth == "default":
         inner = identity.DefaultAzureCredential(**kwargs)
     elif auth == "cli":

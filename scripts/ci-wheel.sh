@@ -41,5 +41,6 @@ echo "ci-wheel: \`acs-dns --version\` -> $got"
 grep -q "provision" "$work/help.txt" || { cat "$work/help.txt"; echo "ci-wheel: --help lists no provision" >&2; exit 1; }
 echo "ci-wheel: \`acs-dns --help\` -> $(wc -l < "$work/help.txt") lines, lists provision"
 "$work/venv/bin/acs-dns" demo > "$work/demo.txt" 2>&1 || { cat "$work/demo.txt"; echo "ci-wheel: demo failed" >&2; exit 1; }
-echo "ci-wheel: \`acs-dns demo\` from the wheel -> exit 0 ($(tail -1 "$work/demo.txt"))"
+grep -q "result: verified (exit 0)" "$work/demo.txt" || { cat "$work/demo.txt"; echo "ci-wheel: demo did not verify" >&2; exit 1; }
+echo "ci-wheel: \`acs-dns demo\` from the wheel -> $(grep -m1 -o 'result: verified (exit 0)' "$work/demo.txt")"
 echo "ci-wheel: ok in $((SECONDS - start)) s"

@@ -146,6 +146,34 @@ def test_missing_settings_fail_in_make_credential_before_any_sdk_object(
     assert "AZURE_CLIENT_ID is not set; AZURE_FEDERATED_TOKEN_FILE is not set" in info.value.message
 
 
+@pytest.mark.parametrize("auth", ["default", "cli", "managed-identity", "workload-identity", "environment"])
+@pytest.mark.parametrize("arm", ["https://management.azure.com", "https://management.chinacloudapi.cn"])
+def test_every_auth_choice_builds_its_credential_from_a_complete_environment(
+    auth: str, arm: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Construction only (no token is asked for): the azure-identity floor must have every class and accept
+    the authority keyword."""
+    token_file = tmp_path / "token"
+    token_file.write_text("header.payload.signature")
+    for name, value in {
+        "AZURE_TENANT_ID": TENANT,
+        "AZURE_CLIENT_ID": CLIENT,
+        "AZURE_FEDERATED_TOKEN_FILE": str(token_file),
+        "AZURE_CLIENT_SECRET": "secret",
+    }.items():
+        monkeypatch.setenv(name, value)
+    credential = make_credential(auth, arm)
+    expected = {
+        "default": "DefaultAzureCredential",
+        "cli": "AzureCliCredential",
+        "managed-identity": "ManagedIdentityCredential",
+        "workload-identity": "WorkloadIdentityCredential",
+        "environment": "EnvironmentCredential",
+    }
+    assert type(credential.wrapped).__name__ == expected[auth]
+    credential.close()
+
+
 # ---- through the CLI: exit 3, one error, nothing sent --------------------------------------------------------
 def _provision(w: World, auth: str, env: dict[str, str]) -> tuple[object, dict]:
     args = [a if a != "sandbox" else auth for a in w.args("mail.contoso.example")]

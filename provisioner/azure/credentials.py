@@ -176,6 +176,11 @@ class GuardedCredential:
                     self._failed = diagnose(self._auth, str(exc), self._environ, os.path.exists)
             raise self._failed from exc
 
+    @property
+    def wrapped(self) -> Any:
+        """The azure-identity credential behind this one."""
+        return self._inner
+
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         return self._call("get_token", *scopes, **kwargs)
 

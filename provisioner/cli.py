@@ -744,6 +744,12 @@ def sandbox_serve(
     resolver_cache: Annotated[
         bool, typer.Option(help="Let the recursive resolver cache answers for their TTL.")
     ] = False,
+    operation_delay: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS", help="Seconds a Communication long-running operation stays in progress."
+        ),
+    ] = 0.05,
 ) -> None:
     """Start the sandbox, print one JSON line with its addresses, serve until SIGINT/SIGTERM."""
     from acs_sandbox import SandboxOptions
@@ -760,6 +766,7 @@ def sandbox_serve(
             propagation_delay=propagation_delay,
             seed_file=str(seed) if seed else None,
             resolver_cache=resolver_cache,
+            operation_delay=operation_delay,
         )
     )
 

@@ -12,17 +12,23 @@ servers, whose addresses are looked up through that resolver first.
 
 No method that checks records raises on timeouts or network errors: an unanswered query counts as
 "not served" / "no answer". Each query is bounded by the checker's `timeout`.
+
+`probe()` asks every resolver once, cheaply, so a resolver that does not answer is known before anything
+is written; `delegation()` reports a resolver that did not answer (`DelegationState.NO_ANSWER`) apart
+from a zone that is not delegated.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import socket
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
 
 import dns.exception
 import dns.flags
@@ -41,6 +47,8 @@ from provisioner.model import RecordType
 _QUERY_ERRORS: tuple[type[BaseException], ...] = (dns.exception.DNSException, OSError, EOFError, ValueError)
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
 _EDNS_PAYLOAD = 1232
+
+logger = logging.getLogger(__name__)
 
 
 # ---- addresses -------------------------------------------------------------------------------------
@@ -136,6 +144,15 @@ class ExpectedRecord:
             raise ValueError(f"{self.fqdn!r} is not a valid DNS name: {exc}") from None
 
 
+class DelegationState(StrEnum):
+    DELEGATED = "delegated"
+    NOT_DELEGATED = "not-delegated"  # NXDOMAIN, no NS set, or other name servers: fix at the registrar/parent
+    RESOLUTION_FAILED = (
+        "resolution-failed"  # the resolver answered with a failure (a lame delegation looks so)
+    )
+    NO_ANSWER = "no-answer"  # the resolver did not answer: delegation unknown; fix the resolver, not the zone
+
+
 @dataclass(frozen=True)
 class DelegationStatus:
     """`expected`: the Azure zone's name servers; `found`: the NS set public DNS returned (normalised)."""
@@ -144,6 +161,39 @@ class DelegationStatus:
     expected: tuple[str, ...]
     found: tuple[str, ...]
     detail: str
+    state: DelegationState = DelegationState.NOT_DELEGATED
+
+
+class ResolverState(StrEnum):
+    ANSWERED = "answered"
+    UNREACHABLE = "unreachable"  # no DNS answer within the timeout (or no resolver configured)
+
+
+@dataclass(frozen=True)
+class ResolverStatus:
+    """What `DnsChecker.probe()` found. `servers`: every resolver asked (`--dns-server` values, or the
+    system's); `unanswered`: those that gave no answer; `elapsed`: seconds the probe took."""
+
+    state: ResolverState
+    servers: tuple[str, ...]
+    unanswered: tuple[str, ...]
+    elapsed: float
+    detail: str
+
+    @property
+    def answered(self) -> bool:
+        return self.state is ResolverState.ANSWERED
+
+
+def resolver_error(status: ResolverStatus) -> UsageError | None:
+    """The error to stop on, before anything is written, when the DNS checks could not work."""
+    if status.answered:
+        return None
+    return UsageError(
+        status.detail,
+        "give --dns-server a resolver that answers from here (HOST or HOST:PORT), or leave it out to use "
+        "the system resolver; DNS needs UDP and TCP port 53 (or the port given) to be reachable",
+    )
 
 
 def _norm(name: str) -> str:
@@ -181,20 +231,64 @@ class DnsChecker:
     def _resolver(self) -> dns.resolver.Resolver:
         """The recursive resolver: the overrides, or the system configuration (may raise DNSException)."""
         if self._resolver_obj is None:
-            if self.servers:
-                resolver = dns.resolver.Resolver(configure=False)
-                resolver.nameservers = [
-                    dns.nameserver.Do53Nameserver(address, server.port)
-                    for server in self.servers
-                    for address in self._server_addresses(server)
-                ]
-            else:
-                resolver = dns.resolver.Resolver()
-            resolver.timeout = self.timeout
-            resolver.lifetime = self.timeout
-            resolver.cache = None
-            self._resolver_obj = resolver
+            self._resolver_obj = self._make_resolver(self.servers)
         return self._resolver_obj
+
+    def _make_resolver(self, servers: Sequence[DnsServerAddress]) -> dns.resolver.Resolver:
+        """A resolver asking `servers` (none: the system configuration), bounded by the checker's timeout."""
+        if servers:
+            resolver = dns.resolver.Resolver(configure=False)
+            resolver.nameservers = [
+                dns.nameserver.Do53Nameserver(address, server.port)
+                for server in servers
+                for address in self._server_addresses(server)
+            ]
+        else:
+            resolver = dns.resolver.Resolver()
+        resolver.timeout = self.timeout
+        resolver.lifetime = self.timeout
+        resolver.cache = None
+        return resolver
+
+    # ---- probe --------------------------------------------------------------------------------------
+    def probe(self) -> ResolverStatus:
+        """Ask each resolver one cheap question (the root's NS set, RD=1): any DNS answer, even a refusal,
+        shows it is there. With `--dns-server` every server must answer (each is asked for records);
+        without, the system resolver must (dnspython fails over between its name servers)."""
+        start = time.monotonic()
+        if self.servers:
+            labels = tuple(str(s) for s in self.servers)
+
+            def ask(server: DnsServerAddress) -> bool:
+                try:
+                    return _answers(self._make_resolver([server]))
+                except _QUERY_ERRORS:  # a host name that does not resolve
+                    return False
+
+            with ThreadPoolExecutor(max_workers=len(self.servers)) as pool:
+                answered = list(pool.map(ask, self.servers))
+            unanswered = tuple(label for label, ok in zip(labels, answered, strict=True) if not ok)
+            what = "--dns-server " + ", ".join(unanswered)
+        else:
+            labels = (self._resolver_text(),)
+            try:
+                ok = _answers(self._resolver())
+            except _QUERY_ERRORS:  # no resolver configured
+                ok = False
+            unanswered = () if ok else labels
+            what = labels[0]
+        elapsed = time.monotonic() - start
+        if unanswered:
+            detail = (
+                f"{what} did not answer a DNS query within {self.timeout:g}s, so acs-dns cannot check the "
+                "zone's delegation or that its name servers serve the records"
+            )
+            state = ResolverState.UNREACHABLE
+        else:
+            detail = f"{', '.join(labels)} answered in {elapsed:.2f}s"
+            state = ResolverState.ANSWERED
+        logger.debug("resolver probe: %s", detail)
+        return ResolverStatus(state, labels, unanswered, elapsed, detail)
 
     def _resolver_text(self) -> str:
         if self.servers:
@@ -231,22 +325,22 @@ class DnsChecker:
         resolver = self._resolver_text()
         found: tuple[str, ...] = ()
         soa_owner: str | None = None
-        conclusive = True
+        state = DelegationState.NOT_DELEGATED
         try:
             answer = self._resolver().resolve(zone_n + ".", "NS", raise_on_no_answer=False, search=False)
         except dns.resolver.NXDOMAIN as exc:
             soa_owner = _soa_owner(_nx_response(exc, zone_n))
             what = f"{zone_n} does not exist in public DNS (NXDOMAIN from the resolver {resolver})"
         except dns.resolver.NoNameservers as exc:
+            if not _any_response(exc):
+                return _no_answer(zone_n, expected, resolver, self.timeout, exc)
             what = (
                 f"the resolver {resolver} failed to resolve {zone_n} ({exc}); a lame delegation (NS records "
                 "naming name servers that do not serve the zone) looks like this"
             )
-            conclusive = False
+            state = DelegationState.RESOLUTION_FAILED
         except _QUERY_ERRORS as exc:
-            what = f"no answer to the NS query for {zone_n} from {resolver} within {self.timeout:g}s ({exc})"
-            what += "; delegation could not be confirmed"
-            conclusive = False
+            return _no_answer(zone_n, expected, resolver, self.timeout, exc)
         else:
             if answer.rrset is not None:
                 found = tuple(sorted({_norm(r.target.to_text()) for r in answer.rrset}))
@@ -257,7 +351,11 @@ class DnsChecker:
                     what += f"; names under it are answered by the zone {soa_owner}"
             elif set(found) == set(expected) and expected:
                 return DelegationStatus(
-                    True, expected, found, f"{zone_n} is delegated to its Azure DNS name servers ({want})."
+                    True,
+                    expected,
+                    found,
+                    f"{zone_n} is delegated to its Azure DNS name servers ({want}).",
+                    DelegationState.DELEGATED,
                 )
             else:
                 what = f"{zone_n} is delegated to other name servers: {', '.join(found)}"
@@ -285,8 +383,8 @@ class DnsChecker:
                     f"'{head}' there with them instead.)"
                 )
         verdict = "The Azure DNS zone is not delegated: ACS and mail receivers cannot see its records."
-        detail = f"{what}. {verdict} {fix}" if conclusive else f"{what}. {fix}"
-        return DelegationStatus(False, expected, found, detail)
+        detail = f"{what}. {verdict} {fix}" if state is DelegationState.NOT_DELEGATED else f"{what}. {fix}"
+        return DelegationStatus(False, expected, found, detail, state)
 
     # ---- authoritative (RD=0) -----------------------------------------------------------------------
     def missing(
@@ -433,6 +531,37 @@ class DnsChecker:
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
+def _answers(resolver: dns.resolver.Resolver) -> bool:
+    """Whether the resolver gives any DNS answer (even NXDOMAIN or a refusal) to the root's NS query."""
+    try:
+        resolver.resolve(dns.name.root, "NS", raise_on_no_answer=False, search=False)
+    except (dns.resolver.NXDOMAIN, dns.resolver.YXDOMAIN):
+        return True
+    except dns.resolver.NoNameservers as exc:
+        return _any_response(exc)
+    except _QUERY_ERRORS:
+        return False
+    return True
+
+
+def _any_response(exc: dns.resolver.NoNameservers) -> bool:
+    """Whether any server behind a NoNameservers failure sent a DNS response (else none answered)."""
+    errors = exc.kwargs.get("errors") or []
+    return any(len(entry) >= 5 and entry[4] is not None for entry in errors)
+
+
+def _no_answer(
+    zone: str, expected: tuple[str, ...], resolver: str, timeout: float, exc: BaseException
+) -> DelegationStatus:
+    detail = (
+        f"the resolver {resolver} did not answer the NS query for {zone} within {timeout:g}s ({exc}), so "
+        f"whether {zone} is delegated (to {', '.join(expected) or 'its Azure name servers'}) is unknown. "
+        "This is a problem with the resolver, not the zone: give --dns-server a resolver that answers from "
+        "here, or leave it out to use the system resolver."
+    )
+    return DelegationStatus(False, expected, (), detail, DelegationState.NO_ANSWER)
+
+
 def _query(
     query: dns.message.Message, address: str, port: int, deadline: float
 ) -> dns.message.Message | None:
@@ -491,9 +620,13 @@ def _nx_response(exc: dns.resolver.NXDOMAIN, zone: str) -> dns.message.Message |
 
 
 __all__ = [
+    "DelegationState",
     "DelegationStatus",
     "DnsChecker",
     "DnsServerAddress",
     "ExpectedRecord",
+    "ResolverState",
+    "ResolverStatus",
     "parse_dns_server",
+    "resolver_error",
 ]

@@ -19,12 +19,15 @@ from azure.mgmt.dns.models import CnameRecord, NsRecord, RecordSet, TxtRecord, Z
 
 from acs_sandbox import Sandbox, SandboxOptions
 from provisioner.dnscheck import (
+    DelegationState,
     DnsChecker,
     DnsServerAddress,
     ExpectedRecord,
+    ResolverState,
     parse_dns_server,
+    resolver_error,
 )
-from provisioner.errors import UsageError
+from provisioner.errors import ExitCode, UsageError
 from provisioner.model import RecordType
 from tests.conftest import SUBSCRIPTION, dns_client
 
@@ -129,8 +132,37 @@ def test_silent_server_counts_everything_missing_within_the_timeout(silent_serve
     status = checker.delegation("example.com", ["ns1-01.azure-dns.com."])
     assert time.monotonic() - start < 1.5
     assert not status.delegated
-    assert "no answer" in status.detail
+    # a resolver that does not answer is its own finding, with its own fix: not "set the name servers"
+    assert status.state is DelegationState.NO_ANSWER
+    assert f"the resolver {silent_server} did not answer" in status.detail
+    assert "not the zone" in status.detail
+    assert "registrar" not in status.detail
     assert "ns1-01.azure-dns.com" in status.detail
+
+
+def test_probe_finds_a_silent_dns_server_before_anything_is_written(
+    sandbox: Sandbox, silent_server: DnsServerAddress
+) -> None:
+    answering = DnsServerAddress("127.0.0.1", sandbox.dns_port)
+    checker = DnsChecker([answering, silent_server], timeout=0.5)
+    status = checker.probe()
+    assert status.state is ResolverState.UNREACHABLE
+    assert status.servers == (str(answering), str(silent_server))
+    assert status.unanswered == (str(silent_server),)
+    assert status.elapsed < 0.5 + 1.0  # the servers are asked at once, each within the timeout
+    error = resolver_error(status)
+    assert isinstance(error, UsageError)
+    assert error.exit_code is ExitCode.USAGE
+    assert f"--dns-server {silent_server} did not answer" in error.message
+    assert "--dns-server" in (error.hint or "")
+
+
+def test_probe_accepts_a_server_that_answers_even_with_a_refusal(sandbox: Sandbox) -> None:
+    server = DnsServerAddress("127.0.0.1", sandbox.dns_port)
+    status = DnsChecker([server], timeout=2).probe()  # the sandbox refuses the root's NS query: an answer
+    assert status.state is ResolverState.ANSWERED, status.detail
+    assert (status.servers, status.unanswered) == ((str(server),), ())
+    assert resolver_error(status) is None
 
 
 def test_wait_until_served_gives_up_at_the_timeout(silent_server: DnsServerAddress) -> None:
@@ -227,6 +259,7 @@ def test_delegation_of_a_normal_zone(sandbox: Sandbox) -> None:
     name_servers = _create_zone(client, zone)
     status = _checker(sandbox).delegation(zone, name_servers)
     assert status.delegated, status.detail
+    assert status.state is DelegationState.DELEGATED
     expected = tuple(ns.rstrip(".").lower() for ns in name_servers)
     assert status.expected == expected
     assert set(status.found) == set(expected)
@@ -246,6 +279,7 @@ def test_zone_not_delegated_at_the_registrar(sandbox: Sandbox) -> None:
 
     status = _checker(sandbox).delegation(zone, name_servers)
     assert not status.delegated
+    assert status.state is DelegationState.NOT_DELEGATED
     assert status.found == ()
     assert "NXDOMAIN" in status.detail
     assert "registrar" in status.detail
@@ -263,6 +297,7 @@ def test_delegated_to_other_name_servers(sandbox: Sandbox) -> None:
     other = ["ns1-99.azure-dns.com.", served[1]]  # e.g. the Azure name servers of an older zone
     status = _checker(sandbox).delegation(zone, other)
     assert not status.delegated
+    assert status.state is DelegationState.NOT_DELEGATED
     assert set(status.found) == {ns.rstrip(".") for ns in served}
     assert "delegated to other name servers" in status.detail
     assert "expected but absent: ns1-99.azure-dns.com" in status.detail
@@ -288,6 +323,7 @@ def test_child_zone_is_delegated_only_by_a_matching_ns_set_in_the_parent(sandbox
     client.record_sets.create_or_update(RG, parent, "mail", "NS", lame)
     status = checker.delegation(child, child_servers)
     assert not status.delegated
+    assert status.state is DelegationState.RESOLUTION_FAILED  # the resolver answered: SERVFAIL
     assert "lame delegation" in status.detail
 
     ns_set = RecordSet(ttl=60, ns_records=[NsRecord(nsdname=ns) for ns in child_servers])

@@ -1,6 +1,10 @@
 """The client-side model of ARM's token buckets (pure: a fake clock drives it)."""
 
-from provisioner.azure.pacing import ArmPacer
+import pytest
+
+from provisioner.azure.deadline import RunDeadline
+from provisioner.azure.pacing import ArmPacer, PacerLimits
+from provisioner.errors import ExitCode, TimedOutError
 
 SUB = "https://arm/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Network/dnsZones/z/TXT/@"
 
@@ -75,3 +79,40 @@ def test_higher_remaining_header_does_not_raise_the_model() -> None:
     pacer.after("PUT", SUB, 200, {"x-ms-ratelimit-remaining-subscription-writes": "150"})
     pacer.before("PUT", SUB)
     assert clock.slept  # in-flight requests already took those tokens
+
+
+def test_limits_are_configurable() -> None:
+    clock = Clock()
+    pacer = ArmPacer(PacerLimits(write_burst=2, writes_per_second=4), clock=clock, sleep=clock.sleep)
+    for _ in range(6):
+        pacer.before("PUT", SUB)
+    assert abs(clock.now - 1.0) < 1e-9  # 2 at once, then 4 more at 4 per second
+    for _ in range(250):
+        pacer.before("GET", SUB)  # reads keep ARM's default bucket
+    assert abs(clock.now - 1.0) < 1e-9
+
+
+@pytest.mark.parametrize("field", ["read_burst", "reads_per_second", "write_burst", "writes_per_second"])
+@pytest.mark.parametrize("value", [0, -1, float("inf"), float("nan")])
+def test_limits_must_be_positive_and_finite(field: str, value: float) -> None:
+    with pytest.raises(ValueError, match=field):
+        PacerLimits(**{field: value})
+
+
+def test_a_wait_past_the_run_deadline_raises_the_timeout_at_once_and_keeps_the_token() -> None:
+    clock = Clock()
+    deadline = RunDeadline(0.5, clock=clock)
+    pacer = ArmPacer(
+        PacerLimits(write_burst=1, writes_per_second=1), deadline=deadline, clock=clock, sleep=clock.sleep
+    )
+    pacer.before("PUT", SUB)
+    with pytest.raises(TimedOutError) as caught:
+        pacer.before("PUT", SUB)  # the next token is 1 s away, the run ends in 0.5 s
+    assert caught.value.exit_code is ExitCode.TIMED_OUT
+    assert "write budget" in caught.value.message
+    assert "https://arm" in caught.value.message
+    assert clock.slept == []
+    clock.now = 1.0
+    deadline.at = 10.0
+    pacer.before("PUT", SUB)  # the refused request did not use up the token that refilled meanwhile
+    assert clock.slept == []

@@ -2,21 +2,29 @@
 without drowning in 429s.
 
 ARM meters each subscription with a reads bucket (250, refilled 25/s) and a writes bucket (200,
-refilled 10/s). `ArmPacer` keeps a local model of both, takes a token before every request attempt
+refilled 10/s); `PacerLimits` holds those numbers, so tests and benchmarks can set others. `ArmPacer`
+keeps a local model of both, takes a token before every request attempt
 (blocking until one is due), and re-syncs the model from ARM's own `x-ms-ratelimit-remaining-*`
 headers on every answer (a throttling 429 says 0 remain); azure-core's RetryPolicy still honours the
 Retry-After. It plugs into the SDK clients through azure-core's CustomHookPolicy
 (`raw_request_hook`/`raw_response_hook`), which runs once per attempt, after the retry policy.
+With a run deadline it never waits past it: a wait that would end after the deadline raises the run's
+`TimedOutError` at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from provisioner.azure.deadline import RunDeadline
+
+logger = logging.getLogger(__name__)
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -46,13 +54,34 @@ class TokenBucket:
         self.tokens = min(self.tokens, remaining)
 
 
-class ArmPacer:
-    READS = (250.0, 25.0)
-    WRITES = (200.0, 10.0)
+@dataclass(frozen=True)
+class PacerLimits:
+    """Per-subscription token buckets: burst (capacity) and refill per second. Defaults: ARM's documented
+    limits (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling)."""
 
+    read_burst: float = 250.0
+    reads_per_second: float = 25.0
+    write_burst: float = 200.0
+    writes_per_second: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("read_burst", "reads_per_second", "write_burst", "writes_per_second"):
+            value = getattr(self, name)
+            if not value > 0 or value == float("inf"):
+                raise ValueError(f"PacerLimits.{name} must be a positive finite number, got {value!r}")
+
+
+class ArmPacer:
     def __init__(
-        self, *, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+        self,
+        limits: PacerLimits | None = None,
+        *,
+        deadline: RunDeadline | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self.limits = limits or PacerLimits()
+        self._deadline = deadline
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -62,15 +91,33 @@ class ArmPacer:
     def _bucket(self, subscription: str, write: bool) -> TokenBucket:
         key = (subscription, write)
         if key not in self._buckets:
-            capacity, rate = self.WRITES if write else self.READS
+            lim = self.limits
+            capacity, rate = (
+                (lim.write_burst, lim.writes_per_second) if write else (lim.read_burst, lim.reads_per_second)
+            )
             self._buckets[key] = TokenBucket(capacity, rate, capacity, self._clock())
         return self._buckets[key]
 
     def before(self, method: str, url: str) -> None:
+        """Take a token for this request, waiting for one when the bucket is empty (never past the
+        deadline: then the token is given back and the run's TimedOutError raised)."""
         write = method.upper() not in READ_METHODS
         with self._lock:
-            wait = self._bucket(_subscription(url), write).take(self._clock())
+            bucket = self._bucket(_subscription(url), write)
+            wait = bucket.take(self._clock())
+            deadline = self._deadline
+            left = deadline.left() if deadline is not None else None
+            if deadline is not None and left is not None and wait > 0 and wait >= left:
+                bucket.tokens += 1
+                kind = "write" if write else "read"
+                raise deadline.expired(
+                    "before sending",
+                    method,
+                    url,
+                    why=f"the client-side pacer would wait {wait:.1f}s for ARM's {kind} budget",
+                )
         if wait > 0:
+            logger.debug("pacing: %s waits %.2fs for a token", method, wait)
             self._sleep(wait)
 
     def after(self, method: str, url: str, status: int, headers: Any) -> None:
@@ -91,6 +138,8 @@ class ArmPacer:
     # azure-core CustomHookPolicy callbacks -------------------------------------------------------
     def request_hook(self, request: Any) -> None:
         self.before(request.http_request.method, request.http_request.url)
+        if self._deadline is not None:  # the wait (and the credential before it) used some of the time
+            self._deadline.cap(request.context.options, request.context.transport)
 
     def response_hook(self, response: Any) -> None:
         http_request = response.http_request

@@ -24,6 +24,7 @@ class RunOptions:
     poll_first: float = 5.0  # first verification status poll delay; grows to poll_max
     poll_max: float = 30.0
     dns_interval: float = 2.0
+    probe_resolver: bool = True  # before writing, check that the DNS resolver answers (unless dry_run)
 
     @classmethod
     def polling_every(cls, poll_interval: float, **kwargs: object) -> RunOptions:

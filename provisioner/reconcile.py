@@ -4,9 +4,12 @@
     provision_domain  = read -> locate -> plan -> apply -> check -> verify
     apply_saved_plan  = read -> (the saved plan) -> apply -> check -> verify
 
-Each returns the domain's `DomainReport`; a step's Outcome ends the composition. Clock and sleep come
-from the `Session`, so the waits can be driven fast. A new command is a function of the same shape
-(`DomainCommand`), handed to `runner.run`.
+Each returns the domain's `DomainReport`, or, when only waiting for verification is left, an `Awaiting`
+that the run's verification poller of the email service finishes (so waiting holds no worker; `settle`
+waits in the calling thread). A step's Outcome ends the composition. Clock and sleep come from the
+`Session`, so the waits can be driven fast. A new command is a function of the same shape
+(`DomainCommand`), handed to `runner.run`. Reports are made by `session.report(target)`, so what a
+domain wrote can be reported however the run stops.
 """
 
 from __future__ import annotations
@@ -19,12 +22,18 @@ from provisioner.config import DomainTarget
 from provisioner.desired import DesiredRecord, desired_records
 from provisioner.errors import ExitCode, UsageError
 from provisioner.options import RunOptions
-from provisioner.plan import Plan
+from provisioner.plan import Change, Plan
 from provisioner.report import DomainReport, Outcome, Result
 from provisioner.session import Session
+from provisioner.verifying import Awaiting
 
-DomainCommand = Callable[[Session, DomainTarget, RunOptions, float], DomainReport]
-"""(session, target, options, deadline) -> report: what `runner.run` runs for each domain."""
+DomainCommand = Callable[[Session, DomainTarget, RunOptions, float], DomainReport | Awaiting]
+"""(session, target, options, deadline) -> report (or Awaiting): what `runner.run` runs for each domain."""
+
+
+def settle(session: Session, result: DomainReport | Awaiting) -> DomainReport:
+    """The finished report: waits for verification in the calling thread when `result` is an Awaiting."""
+    return session.pollers.wait(result) if isinstance(result, Awaiting) else result
 
 
 def _end(session: Session, report: DomainReport, outcome: Outcome) -> DomainReport:
@@ -57,7 +66,7 @@ def _prepare(
 
 def plan_domain(session: Session, target: DomainTarget, options: RunOptions, deadline: float) -> DomainReport:
     """What provision would change, and whether verification is pending; writes nothing."""
-    report = DomainReport(target)
+    report = session.report(target)
     prepared = _prepare(session, report, options)
     if isinstance(prepared, Outcome):
         return _end(session, report, prepared)
@@ -77,11 +86,11 @@ def plan_domain(session: Session, target: DomainTarget, options: RunOptions, dea
 
 def provision_domain(
     session: Session, target: DomainTarget, options: RunOptions, deadline: float
-) -> DomainReport:
+) -> DomainReport | Awaiting:
     """Write the records, check DNS serves them, start and await verification."""
     if options.dry_run:
         return plan_domain(session, target, options, deadline)
-    report = DomainReport(target)
+    report = session.report(target)
     prepared = _prepare(session, report, options)
     if isinstance(prepared, Outcome):
         return _end(session, report, prepared)
@@ -108,12 +117,23 @@ def _apply_check_verify(
     options: RunOptions,
     deadline: float,
     replan: Callable[[], Plan | Outcome] | None,
-) -> DomainReport:
+) -> DomainReport | Awaiting:
     t, say, zone = report.target, session.sayer(report.target), report.zone
     assert zone is not None
-    applied = steps.apply_plan(session, zone, plan, replan=replan, say=say)
+
+    def writing(change: Change | None) -> None:
+        report.in_flight = None if change is None else steps.applied_label(change)
+
+    applied = steps.apply_plan(
+        session,
+        zone,
+        plan,
+        replan=replan,
+        say=say,
+        writing=writing,
+        applied=lambda change: report.written.append(steps.applied_label(change)),
+    )
     report.plan = applied.plan
-    report.written += [steps.applied_label(c) for c in applied.applied]
     if applied.outcome:
         return _end(session, report, applied.outcome)
     if v.all_verified(report.kinds, report.states) and not applied.plan.has_changes:
@@ -130,34 +150,27 @@ def _apply_check_verify(
     )
     if isinstance(served, Outcome):
         return _end(session, report, served)
-    started = steps.start_verification(session, t, report.kinds, report.states, say=say)
-    report.started += started.started
+    started = steps.start_verification(
+        session, t, report.kinds, report.states, say=say, on_started=report.started.append
+    )
     report.states = dict(started.states)
     if started.outcome:
         return _end(session, report, started.outcome)
     if not options.wait:
         listed = ", ".join(report.started) or "nothing"
         return _end(session, report, Outcome.done(Result.STARTED, f"verification started for {listed}"))
-    polled = steps.poll_verification(
-        session,
-        t,
-        report.kinds,
-        report.states,
-        deadline=deadline,
-        poll_first=options.poll_first,
-        poll_max=options.poll_max,
-        say=say,
-    )
-    report.states = dict(polled.states)
-    return _end(session, report, polled.outcome)
+    say("waiting for verification")
+    return Awaiting(report, deadline, options.poll_first, options.poll_max)
 
 
 def apply_saved_plan(plans: dict[DomainTarget, Plan]) -> DomainCommand:
     """The command applying exactly the saved `plans` (If-Match with each saved ETag; a set changed since
     is refused, exit 5, not merged again), then checking DNS and verifying like `provision_domain`."""
 
-    def command(session: Session, target: DomainTarget, options: RunOptions, deadline: float) -> DomainReport:
-        report = DomainReport(target)
+    def command(
+        session: Session, target: DomainTarget, options: RunOptions, deadline: float
+    ) -> DomainReport | Awaiting:
+        report = session.report(target)
         plan = plans[target]
         domain = steps.read_domain(session, target, create=False, say=session.sayer(target))
         if isinstance(domain, Outcome):

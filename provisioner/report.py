@@ -31,6 +31,7 @@ _RESULT_OF_CODE = {
     ExitCode.VERIFICATION_FAILED: Result.FAILED,
     ExitCode.TIMED_OUT: Result.TIMED_OUT,
     ExitCode.INTERRUPTED: Result.INTERRUPTED,
+    ExitCode.TERMINATED: Result.INTERRUPTED,
 }
 
 
@@ -77,6 +78,7 @@ class DomainReport:
     hint: str | None = None
     notes: list[str] = field(default_factory=list)
     error: BaseException | None = None  # the failure, for --debug
+    in_flight: str | None = None  # the write sent and not yet answered ("TXT mail"), while there is one
 
     def finish(self, outcome: Outcome) -> DomainReport:
         self.result, self.exit_code = outcome.result, outcome.exit_code
@@ -95,6 +97,7 @@ SEVERITY = [
     ExitCode.USAGE,
     ExitCode.UNEXPECTED,
     ExitCode.INTERRUPTED,
+    ExitCode.TERMINATED,
 ]
 
 

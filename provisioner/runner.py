@@ -1,22 +1,42 @@
-"""Runs many domains: builds the session from settings, runs one per-domain command for each target on a
-bounded pool, collects the reports, and stops cleanly on Ctrl-C."""
+"""Runs many domains: builds the session from settings, runs one per-domain command for each target on
+`parallel` workers, hands domains that only wait for verification to the run's pollers (so waiting holds
+no worker), collects the reports, and stops cleanly on Ctrl-C or SIGTERM.
+
+Stopping: the first SIGINT (Ctrl-C) or SIGTERM stops the run; running domains end at their next step or
+wait (between two writes at the latest) and report what they wrote. The run waits for them at most
+`GRACE_SECONDS[signal]`; a second signal, or the grace running out, ends it at once: every domain is then
+reported as it stands (what it wrote, and a write still unanswered, which may or may not have landed).
+Exit code 130 after SIGINT, 143 after SIGTERM.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import replace
 
 from provisioner.azure.clients import AzureSettings, Clients
 from provisioner.azure.communication import AzureCommunication
 from provisioner.azure.dns import AzureDns
 from provisioner.config import DomainTarget
-from provisioner.dnscheck import DnsChecker, DnsServerAddress
-from provisioner.errors import ExitCode
+from provisioner.dnscheck import DnsChecker, DnsServerAddress, resolver_error
+from provisioner.errors import ExitCode, InterruptedRunError, TerminatedRunError
 from provisioner.options import DEFAULT_PARALLEL, RunOptions
 from provisioner.reconcile import DomainCommand, provision_domain
-from provisioner.report import DomainReport, Result, worst
+from provisioner.report import DomainReport, Outcome, Result, worst
 from provisioner.session import Progress, Session
+from provisioner.verifying import Awaiting
+
+GRACE_SECONDS = {signal.SIGINT: 5.0, signal.SIGTERM: 2.0}
+"""How long running domains get to stop at their next step after the first signal. SIGTERM's is short:
+CI runners follow it with SIGKILL within seconds (GitHub Actions 2.5 s after SIGTERM, Docker 10 s)."""
+PROGRESS_EVERY_DOMAINS = 100  # a run of many domains says how far it is every this many domains ...
+PROGRESS_EVERY_SECONDS = 15.0  # ... and at least this often while domains are unfinished
+TICK = 0.1  # how often the main thread looks at signals and progress while the workers run
 
 
 def run(
@@ -30,19 +50,58 @@ def run(
     command: DomainCommand = provision_domain,
 ) -> tuple[list[DomainReport], ExitCode]:
     """Run `command` (default: provision, or plan with `options.dry_run`) for every target."""
-    # the SDK's retries (429 Retry-After, 5xx backoff) must not outlive the run's --timeout
-    clients = Clients(replace(settings, retry_timeout=options.timeout))
+    checker = DnsChecker(dns_servers)
+    if not options.dry_run and options.probe_resolver:
+        # a resolver that does not answer is known before anything is written (nothing sent: exit 2)
+        problem = resolver_error(checker.probe())
+        if problem is not None:
+            raise problem
+    # every ARM request attempt, retry and pacer wait ends by the run's --timeout
+    deadline = time.monotonic() + options.timeout
+    clients = Clients(replace(settings, retry_timeout=options.timeout, deadline=deadline))
     session = Session(
         dns=lambda sub: AzureDns(clients.dns(sub), sub),
         communication=lambda sub: AzureCommunication(clients.communication(sub), sub),
-        checker=DnsChecker(dns_servers),
+        checker=checker,
         progress=progress or (lambda t, line: None),
     )
     try:
         reports = run_in_session(session, targets, options, parallel=parallel, command=command)
     finally:
-        clients.close()
+        if not session.stopped.is_set():
+            clients.close()  # after a stop, workers may still be inside a request: leave their clients be
     return reports, worst([r.exit_code for r in reports])
+
+
+class _Signals:
+    """SIGINT and SIGTERM, noted (not raised) while the run goes on, so the main thread decides when to
+    stop and the report is never cut short by a KeyboardInterrupt in the middle of being made."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self.event = threading.Event()
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.received.append(signum)
+        self.event.set()
+
+    @contextmanager
+    def installed(self) -> Iterator[_Signals]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self  # only the main thread receives signals; a run on another thread is not stopped
+            return
+        previous = {s: signal.signal(s, self) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def stop_error(signum: int) -> InterruptedRunError:
+    if signum == signal.SIGTERM:
+        return TerminatedRunError("terminated (SIGTERM) before finishing", "re-run acs-dns to finish")
+    return InterruptedRunError("interrupted (Ctrl-C) before finishing", "re-run acs-dns to finish")
 
 
 def run_in_session(
@@ -53,36 +112,134 @@ def run_in_session(
     parallel: int = DEFAULT_PARALLEL,
     command: DomainCommand = provision_domain,
 ) -> list[DomainReport]:
-    """The pool: every target's report, in target order; on Ctrl-C the running domains stop at their next
-    wait and report what they wrote, the others are reported as not started."""
+    """Every target's report, in target order. `parallel` workers run the commands; a domain that only
+    waits for verification is handed to its email service's poller and frees its worker."""
     session.prepare(targets)
-    deadline = session.clock() + options.timeout
-    reports: list[DomainReport | None] = [None] * len(targets)
-    try:
-        # a pool even for one domain: Ctrl-C reaches the main thread, which stops the workers cleanly
-        with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets)))) as pool:
-            futures = [pool.submit(command, session, t, options, deadline) for t in targets]
+    started_at = session.clock()
+    deadline = started_at + options.timeout
+    results: list[Future[DomainReport]] = [Future() for _ in targets]
+    queue = iter(range(len(targets)))
+    queue_lock = threading.Lock()
+
+    def work() -> None:
+        while not session.stopped.is_set():
+            with queue_lock:
+                i = next(queue, None)
+            if i is None:
+                return
+            if not results[i].set_running_or_notify_cancel():
+                continue
             try:
-                for i, future in enumerate(futures):
-                    reports[i] = future.result()
-            except KeyboardInterrupt:
-                session.stopped.set()  # running domains stop at their next wait and report what they wrote
-                for future in futures:
-                    future.cancel()
-                for i, future in enumerate(futures):
-                    if not future.cancelled():
-                        reports[i] = future.result()
-                raise
-    except KeyboardInterrupt:
-        for i, t in enumerate(targets):
-            if reports[i] is None:
-                reports[i] = DomainReport(
-                    t,
-                    result=Result.INTERRUPTED,
-                    exit_code=ExitCode.INTERRUPTED,
-                    message="interrupted (Ctrl-C) before this domain started: nothing written",
-                )
-    return [r for r in reports if r is not None]
+                out = command(session, targets[i], options, deadline)
+            except (
+                BaseException
+            ) as exc:  # a bug: the run re-raises it (exit 1, or the traceback with --debug)
+                results[i].set_exception(exc)
+                continue
+            if isinstance(out, Awaiting):
+                session.pollers.add(out, results[i].set_result)
+            else:
+                results[i].set_result(out)
+
+    ticker = _Ticker(session, targets, results, started_at)
+    finished = _Finished(results)
+    with _Signals().installed() as signals:
+        # daemon workers: after a hard stop, one still inside a request must not hold the process
+        workers = [
+            threading.Thread(target=work, name=f"acs-dns worker {n}", daemon=True)
+            for n in range(max(1, min(parallel, len(targets))))
+        ]
+        for worker in workers:
+            worker.start()
+        grace_until: float | None = None
+        while finished.count < len(results):
+            finished.event.wait(TICK)
+            finished.event.clear()
+            ticker.tick(finished.count)
+            if signals.received and grace_until is None:
+                first = signals.received[0]
+                session.stop(stop_error(first))
+                for future in results:
+                    future.cancel()  # not started: never will be
+                grace_until = time.monotonic() + GRACE_SECONDS.get(signal.Signals(first), 5.0)
+            if grace_until is not None and (len(signals.received) > 1 or time.monotonic() >= grace_until):
+                break  # hard stop: report every domain as it stands
+    return [_report(session, t, f) for t, f in zip(targets, results, strict=True)]
 
 
-__all__ = ["run", "run_in_session"]
+class _Finished:
+    """Counts the domains whose report is final (set, failed, or cancelled) and signals each one."""
+
+    def __init__(self, results: list[Future[DomainReport]]) -> None:
+        self.count = 0
+        self.event = threading.Event()
+        self._lock = threading.Lock()
+        for future in results:
+            future.add_done_callback(self._one)
+
+    def _one(self, future: Future[DomainReport]) -> None:
+        with self._lock:
+            self.count += 1
+        self.event.set()
+
+
+def _report(session: Session, target: DomainTarget, future: Future[DomainReport]) -> DomainReport:
+    """The domain's report: finished, or (stopped) as it stands, saying what it wrote."""
+    if future.done() and not future.cancelled():
+        return future.result()  # re-raises a bug in the command
+    err = session.stop_error
+    how = "terminated (SIGTERM)" if isinstance(err, TerminatedRunError) else "interrupted (Ctrl-C)"
+    live = session.live(target)
+    if live is None:
+        message = f"{how} before this domain started: nothing written"
+        return DomainReport(target).finish(Outcome(Result.INTERRUPTED, err.exit_code, message, err.hint))
+    report = replace(live, written=list(live.written), started=list(live.started), states=dict(live.states))
+    message = f"{how} while this domain was running; written: {', '.join(report.written) or 'nothing'}"
+    if report.in_flight:
+        message += (
+            f"; the write of {report.in_flight} was sent and not answered: it may or may not have landed"
+        )
+    return report.finish(Outcome(Result.INTERRUPTED, err.exit_code, message, err.hint, err))
+
+
+class _Ticker:
+    """Says how far a run of many domains is, through the progress callable (attached to the domain that
+    finished last, or the first unfinished one): every PROGRESS_EVERY_DOMAINS domains finished and at
+    least every PROGRESS_EVERY_SECONDS."""
+
+    def __init__(
+        self,
+        session: Session,
+        targets: Sequence[DomainTarget],
+        results: list[Future[DomainReport]],
+        started_at: float,
+    ) -> None:
+        self.session, self.targets, self.results = session, targets, results
+        self.started_at = started_at
+        self.finished = 0
+        self.last_line = time.monotonic()
+        self.last_count = 0
+
+    def tick(self, finished: int) -> None:
+        self.finished = finished
+        total = len(self.targets)
+        if total < 2 or self.finished >= total:
+            return
+        now = time.monotonic()
+        by_count = self.finished // PROGRESS_EVERY_DOMAINS > self.last_count // PROGRESS_EVERY_DOMAINS
+        if not by_count and now - self.last_line < PROGRESS_EVERY_SECONDS:
+            return
+        self.last_line, self.last_count = now, self.finished
+        waiting = self.session.pollers.waiting() if self.session.has_pollers else 0
+        unfinished = next(
+            (t for t, f in zip(self.targets, self.results, strict=True) if not f.done()), self.targets[0]
+        )
+        elapsed = self.session.clock() - self.started_at
+        self.session.progress(
+            unfinished,
+            f"run: {self.finished}/{total} domains finished, {waiting} waiting for verification, "
+            f"{elapsed:.0f}s",
+        )
+
+
+__all__ = ["GRACE_SECONDS", "run", "run_in_session"]

@@ -13,10 +13,13 @@ from provisioner.errors import ConflictError, ExitCode
 from provisioner.model import RecordSet, RecordType, TxtRecord, VerificationKind
 from provisioner.options import RunOptions
 from provisioner.plan import Action, Change, Plan
-from provisioner.reconcile import apply_saved_plan, plan_domain, provision_domain
+from provisioner.reconcile import apply_saved_plan, plan_domain, provision_domain, settle
 from provisioner.report import Outcome, Result
 from provisioner.runner import run_in_session
 from provisioner.verification import KindState
+from provisioner.report import DomainReport
+from provisioner.session import Session
+from provisioner.verifying import Awaiting
 from tests.fakes import FakeWorld, acs_records, email_domain
 
 K = VerificationKind
@@ -25,6 +28,11 @@ ZONE = "contoso.test"
 FAST = RunOptions(timeout=60, propagation_timeout=5, poll_first=1, poll_max=2, dns_interval=1)
 SPF = "v=spf1 include:spf.protection.outlook.com -all"
 TOKEN_VALUE = "ms-domain-verification=tok"
+
+
+def provisioned(session: Session, target, options: RunOptions = FAST, deadline: float = 60) -> DomainReport:  # type: ignore[no-untyped-def]
+    """provision_domain run to its end in this thread (verification polled here)."""
+    return settle(session, provision_domain(session, target, options, deadline))
 
 
 @pytest.fixture
@@ -49,7 +57,7 @@ def test_provision_writes_the_records_keeps_foreign_values_and_verifies(world: F
     world.dns.put(zone, RecordSet("mail", RecordType.TXT, 300, txt=(TxtRecord(("team=1",)),)))
     target = world.target(DOMAIN)
 
-    report = provision_domain(world.session([target]), target, FAST, deadline=60)
+    report = provisioned(world.session([target]), target)
 
     assert (report.result, report.exit_code) == (Result.VERIFIED, ExitCode.OK), report.message
     assert txt_texts(world, "mail") == ["team=1", TOKEN_VALUE, SPF]
@@ -68,11 +76,11 @@ def test_provision_writes_the_records_keeps_foreign_values_and_verifies(world: F
 
 def test_rerun_on_a_verified_domain_writes_nothing(world: FakeWorld) -> None:
     target = world.target(DOMAIN)
-    provision_domain(world.session([target]), target, FAST, deadline=60)
+    provisioned(world.session([target]), target)
     world.dns.calls.clear()
     world.comm.calls.clear()
 
-    report = provision_domain(world.session([target]), target, FAST, deadline=60)
+    report = provisioned(world.session([target]), target)
 
     assert report.result is Result.VERIFIED and report.written == []
     assert world.dns.calls == ["list_zones", "list_record_sets"]
@@ -160,7 +168,9 @@ def test_one_domain_failing_does_not_stop_the_others(world: FakeWorld) -> None:
         ("other.contoso.test", ExitCode.NOT_FOUND),
         (DOMAIN, ExitCode.OK),
     ]
-    assert world.comm.calls.count("list_domains") == 1  # one listing for the two domains of one service
+    # one listing reads both domains of the service first (the missing one is confirmed by a GET); one more
+    # listing per verification poll round (here one)
+    assert world.comm.calls.count("list_domains") == 2 and world.comm.calls.count("get_domain") == 1
 
 
 def _planned(world: FakeWorld) -> tuple[Plan, list]:  # type: ignore[type-arg]
@@ -275,6 +285,12 @@ def test_check_served_times_out_naming_what_is_not_served(world: FakeWorld) -> N
     assert f"TXT mail.{ZONE}" in outcome.message
 
 
+def _awaiting(session: Session, target, kinds, states, deadline: float) -> Awaiting:  # type: ignore[no-untyped-def]
+    report = session.report(target)
+    report.kinds, report.states = list(kinds), dict(states)
+    return Awaiting(report, deadline, poll_first=1, poll_max=2)
+
+
 def test_poll_verification_failed_and_timed_out(world: FakeWorld) -> None:
     target = world.target(DOMAIN)
     kinds = [K.DOMAIN, K.SPF]
@@ -284,29 +300,47 @@ def test_poll_verification_failed_and_timed_out(world: FakeWorld) -> None:
     started = steps.start_verification(world.session(), target, kinds, {})
     assert started.started == (K.DOMAIN, K.SPF) and started.outcome is None
 
-    polled = steps.poll_verification(
-        world.session(), target, kinds, started.states, deadline=60, poll_first=1, poll_max=2
-    )
-    assert polled.outcome.exit_code is ExitCode.VERIFICATION_FAILED
-    assert "SPF (TxtNotFound)" in polled.outcome.message
+    session = world.session()
+    polled = settle(session, _awaiting(session, target, kinds, started.states, deadline=60))
+    assert polled.exit_code is ExitCode.VERIFICATION_FAILED
+    assert "SPF (TxtNotFound)" in polled.message
 
     world.comm.decide = lambda kind: KindState("VerificationInProgress")
     steps.start_verification(world.session(), target, kinds, polled.states)
-    slow = steps.poll_verification(world.session(), target, kinds, {}, deadline=10, poll_first=1, poll_max=2)
+    session = world.session()
+    slow = settle(session, _awaiting(session, target, kinds, {}, deadline=world.clock.now + 10))
     assert (
-        slow.outcome.exit_code is ExitCode.TIMED_OUT
-        and "still waiting for SPF (VerificationInProgress)" in slow.outcome.message
+        slow.exit_code is ExitCode.TIMED_OUT
+        and "still waiting for SPF (VerificationInProgress)" in slow.message
     )
-    assert world.clock.now <= 10
+    assert world.clock.now <= 10 + 10
+
+
+def test_domains_waiting_on_one_service_are_polled_together_by_listing(world: FakeWorld) -> None:
+    """Verification states of the waiting domains of one email service come from one listing per round,
+    not one GET per domain; each domain still ends on its own states."""
+    names = [f"m{i}.{ZONE}" for i in range(6)]
+    for name in names:
+        world.comm.add("rg-email", "contoso-email", email_domain(name, acs_records(name)))
+    world.comm.decide = lambda kind: KindState("Verified")
+    targets = [world.target(n) for n in names]
+    world.comm.calls.clear()
+
+    reports = run_in_session(world.session(targets), targets, FAST, parallel=2, command=provision_domain)
+
+    assert [r.result for r in reports] == [Result.VERIFIED] * len(names), [r.message for r in reports]
+    polls = world.comm.calls.count("list_domains") - 1  # the first is the run's first read
+    assert world.comm.calls.count("get_domain") == 0
+    assert 1 <= polls <= 3, world.comm.calls
 
 
 def test_a_stopped_session_ends_the_wait_as_interrupted_keeping_what_was_written(world: FakeWorld) -> None:
     world.comm.decide = lambda kind: KindState("VerificationInProgress")
     target = world.target(DOMAIN)
     session = world.session([target])
-    session.progress = lambda t, line: session.stopped.set() if line.startswith("started") else None
+    session.progress = lambda t, line: session.stop() if line.startswith("waiting for verification") else None
 
-    report = provision_domain(session, target, FAST, deadline=60)
+    report = provisioned(session, target)
 
     assert (report.result, report.exit_code) == (Result.INTERRUPTED, ExitCode.INTERRUPTED)
     assert len(report.written) == 3 and report.started == [K.DOMAIN, K.SPF, K.DKIM, K.DKIM2]
@@ -319,7 +353,8 @@ def test_a_saved_plan_is_applied_as_is_then_verified(world: FakeWorld) -> None:
     saved = replace(target, zone=ZONE, zone_resource_group="rg-dns")
     world.dns.calls.clear()
 
-    report = apply_saved_plan({saved: plan_report.plan})(world.session([saved]), saved, FAST, 60)
+    session = world.session([saved])
+    report = settle(session, apply_saved_plan({saved: plan_report.plan})(session, saved, FAST, 60))
 
     assert report.result is Result.VERIFIED, report.message
     assert report.plan == plan_report.plan and len(report.written) == 3

@@ -14,11 +14,10 @@ from provisioner.model import RecordSet, RecordType, TxtRecord, VerificationKind
 from provisioner.options import RunOptions
 from provisioner.plan import Action, Change, Plan
 from provisioner.reconcile import apply_saved_plan, plan_domain, provision_domain, settle
-from provisioner.report import Outcome, Result
+from provisioner.report import DomainReport, Outcome, Result
 from provisioner.runner import run_in_session
-from provisioner.verification import KindState
-from provisioner.report import DomainReport
 from provisioner.session import Session
+from provisioner.verification import KindState
 from provisioner.verifying import Awaiting
 from tests.fakes import FakeWorld, acs_records, email_domain
 

@@ -20,16 +20,14 @@ import pytest
 
 from acs_sandbox import Sandbox, SandboxOptions
 from provisioner.azure.clients import AzureSettings
-from provisioner.azure.pacing import PacerLimits
 from provisioner.config import DomainTarget
 from provisioner.dnscheck import DnsServerAddress
 from provisioner.options import RunOptions
 from provisioner.report import Result
 from provisioner.runner import run
-from tests.e2e_helpers import DNS_RG, World
+from tests.e2e_helpers import DNS_RG, UNPACED, World
 
 FAST = RunOptions(timeout=120, propagation_timeout=30, poll_first=0.2, poll_max=0.5, dns_interval=0.05)
-UNPACED = PacerLimits(read_burst=1e6, reads_per_second=1e6, write_burst=1e6, writes_per_second=1e6)
 SUBS = ("0000000a-0000-4000-8000-00000000c057", "0000000b-0000-4000-8000-00000000c057")
 # (subscription index, email service, domains) and the zones per subscription
 SERVICES = [(0, "es-a1", 100), (0, "es-a2", 50), (1, "es-b1", 100), (1, "es-b2", 50)]

@@ -131,18 +131,15 @@ def run_in_session(
                 continue
             try:
                 out = command(session, targets[i], options, deadline)
-            except (
-                BaseException
-            ) as exc:  # a bug: the run re-raises it (exit 1, or the traceback with --debug)
-                results[i].set_exception(exc)
-                continue
+            except Exception as exc:  # a bug: this domain ends with exit 1, still saying what it wrote
+                out = _unexpected(session, targets[i], exc)
             if isinstance(out, Awaiting):
                 session.pollers.add(out, results[i].set_result)
             else:
                 results[i].set_result(out)
 
     ticker = _Ticker(session, targets, results, started_at)
-    finished = _Finished(results)
+    finished = _Finished(results, ticker)
     with _Signals().installed() as signals:
         # daemon workers: after a hard stop, one still inside a request must not hold the process
         workers = [
@@ -155,7 +152,7 @@ def run_in_session(
         while finished.count < len(results):
             finished.event.wait(TICK)
             finished.event.clear()
-            ticker.tick(finished.count)
+            ticker.heartbeat(finished.count)
             if signals.received and grace_until is None:
                 first = signals.received[0]
                 session.stop(stop_error(first))
@@ -168,25 +165,36 @@ def run_in_session(
 
 
 class _Finished:
-    """Counts the domains whose report is final (set, failed, or cancelled) and signals each one."""
+    """Counts the domains whose report is final (set or cancelled), signals each one, and tells `ticker`."""
 
-    def __init__(self, results: list[Future[DomainReport]]) -> None:
+    def __init__(self, results: list[Future[DomainReport]], ticker: _Ticker) -> None:
         self.count = 0
         self.event = threading.Event()
         self._lock = threading.Lock()
-        for future in results:
-            future.add_done_callback(self._one)
+        self._ticker = ticker
+        for i, future in enumerate(results):
+            future.add_done_callback(lambda f, i=i: self._one(i))
 
-    def _one(self, future: Future[DomainReport]) -> None:
+    def _one(self, index: int) -> None:
         with self._lock:
             self.count += 1
+            count = self.count
+        self._ticker.finished(index, count)
         self.event.set()
+
+
+def _unexpected(session: Session, target: DomainTarget, exc: Exception) -> DomainReport:
+    report = session.live(target) or DomainReport(target)
+    written = ", ".join(report.written) or "nothing"
+    message = f"unexpected {type(exc).__name__}: {exc} (written before it: {written})"
+    hint = "run with --debug for a traceback, and report it"
+    return report.finish(Outcome(Result.ERROR, ExitCode.UNEXPECTED, message, hint, exc))
 
 
 def _report(session: Session, target: DomainTarget, future: Future[DomainReport]) -> DomainReport:
     """The domain's report: finished, or (stopped) as it stands, saying what it wrote."""
     if future.done() and not future.cancelled():
-        return future.result()  # re-raises a bug in the command
+        return future.result()
     err = session.stop_error
     how = "terminated (SIGTERM)" if isinstance(err, TerminatedRunError) else "interrupted (Ctrl-C)"
     live = session.live(target)
@@ -203,9 +211,9 @@ def _report(session: Session, target: DomainTarget, future: Future[DomainReport]
 
 
 class _Ticker:
-    """Says how far a run of many domains is, through the progress callable (attached to the domain that
-    finished last, or the first unfinished one): every PROGRESS_EVERY_DOMAINS domains finished and at
-    least every PROGRESS_EVERY_SECONDS."""
+    """Says how far a run of several domains is, through the progress callable: when every
+    PROGRESS_EVERY_DOMAINS-th domain finishes (attached to that domain), and at least every
+    PROGRESS_EVERY_SECONDS while domains are unfinished (attached to the first unfinished one)."""
 
     def __init__(
         self,
@@ -216,30 +224,30 @@ class _Ticker:
     ) -> None:
         self.session, self.targets, self.results = session, targets, results
         self.started_at = started_at
-        self.finished = 0
         self.last_line = time.monotonic()
-        self.last_count = 0
 
-    def tick(self, finished: int) -> None:
-        self.finished = finished
-        total = len(self.targets)
-        if total < 2 or self.finished >= total:
-            return
-        now = time.monotonic()
-        by_count = self.finished // PROGRESS_EVERY_DOMAINS > self.last_count // PROGRESS_EVERY_DOMAINS
-        if not by_count and now - self.last_line < PROGRESS_EVERY_SECONDS:
-            return
-        self.last_line, self.last_count = now, self.finished
+    def _say(self, target: DomainTarget, count: int) -> None:
+        self.last_line = time.monotonic()
         waiting = self.session.pollers.waiting() if self.session.has_pollers else 0
-        unfinished = next(
-            (t for t, f in zip(self.targets, self.results, strict=True) if not f.done()), self.targets[0]
-        )
         elapsed = self.session.clock() - self.started_at
         self.session.progress(
-            unfinished,
-            f"run: {self.finished}/{total} domains finished, {waiting} waiting for verification, "
+            target,
+            f"run: {count}/{len(self.targets)} domains finished, {waiting} waiting for verification, "
             f"{elapsed:.0f}s",
         )
+
+    def finished(self, index: int, count: int) -> None:
+        if count % PROGRESS_EVERY_DOMAINS == 0 and count < len(self.targets):
+            self._say(self.targets[index], count)
+
+    def heartbeat(self, count: int) -> None:
+        if len(self.targets) < 2 or count >= len(self.targets):
+            return
+        if time.monotonic() - self.last_line >= PROGRESS_EVERY_SECONDS:
+            unfinished = next(
+                (t for t, f in zip(self.targets, self.results, strict=True) if not f.done()), self.targets[0]
+            )
+            self._say(unfinished, count)
 
 
 __all__ = ["GRACE_SECONDS", "run", "run_in_session"]

@@ -358,3 +358,36 @@ def test_a_saved_plan_is_applied_as_is_then_verified(world: FakeWorld) -> None:
     assert report.result is Result.VERIFIED, report.message
     assert report.plan == plan_report.plan and len(report.written) == 3
     assert world.dns.calls == ["get_zone", "write", "write", "write"]  # applied from the plan, not re-read
+
+
+def test_a_bug_in_one_domain_ends_it_with_exit_1_saying_what_it_wrote_and_the_others_finish(
+    world: FakeWorld,
+) -> None:
+    good, buggy = world.target(DOMAIN), world.target("other.contoso.test")
+
+    def command(session: Session, target, options: RunOptions, deadline: float):  # type: ignore[no-untyped-def]
+        if target is buggy:
+            session.report(target).written.append("TXT other")
+            raise RuntimeError("boom")
+        return provision_domain(session, target, options, deadline)
+
+    reports = run_in_session(world.session(), [buggy, good], FAST, command=command)
+
+    assert [(r.result, r.exit_code) for r in reports] == [
+        (Result.ERROR, ExitCode.UNEXPECTED),
+        (Result.VERIFIED, ExitCode.OK),
+    ]
+    assert reports[0].written == ["TXT other"] and "boom" in reports[0].message
+    assert isinstance(reports[0].error, RuntimeError)  # --debug prints its traceback
+
+
+def test_a_run_of_many_domains_says_how_far_it_is_every_hundred_domains(world: FakeWorld) -> None:
+    names = [f"p{i}.{ZONE}" for i in range(250)]
+    for name in names:
+        world.comm.add("rg-email", "contoso-email", email_domain(name, acs_records(name)))
+    targets = [world.target(n) for n in names]
+
+    run_in_session(world.session(targets), targets, RunOptions(dry_run=True), command=plan_domain)
+
+    counts = [line.split()[1] for line in world.lines if line.startswith("run: ")]
+    assert counts[:2] == ["100/250", "200/250"], counts

@@ -237,6 +237,8 @@ class _Ticker:
         )
 
     def finished(self, index: int, count: int) -> None:
+        if self.session.stopped.is_set():
+            return  # the domains left are being reported as they stand, not finished
         if count % PROGRESS_EVERY_DOMAINS == 0 and count < len(self.targets):
             self._say(self.targets[index], count)
 

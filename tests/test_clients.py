@@ -88,6 +88,20 @@ def test_a_run_ends_by_its_deadline_with_exit_7_naming_the_endpoint_and_the_last
     assert error.hint
 
 
+def test_one_calls_retry_timeout_holds_too_sleeps_included() -> None:
+    """Without a run deadline, azure-core's per-call `timeout` alone only stops new attempts; here it also
+    bounds the backoff sleeps (seed 11 fails every attempt, and the third backoff is 3.2 s)."""
+    with Sandbox(SandboxOptions(fault_rate=1.0, seed=11)) as sb:
+        clients = Clients(sandbox_settings(sb, None, retry_timeout=3))
+        try:
+            error, elapsed = failing(lambda: dns_of(clients).list_zones())
+        finally:
+            clients.close()
+    assert elapsed <= 3 + SLACK
+    assert isinstance(error, TimedOutError), error
+    assert "before retrying GET Microsoft.Network/dnszones" in error.message
+
+
 def test_unreachable_endpoint_is_retried_within_the_deadline_then_exit_7_naming_it() -> None:
     port = closed_port()
     endpoint = f"https://127.0.0.1:{port}"

@@ -18,6 +18,7 @@ from provisioner.errors import TimedOutError
 logger = logging.getLogger(__name__)
 
 MIN_ATTEMPT_SECONDS = 0.05  # a connect/read timeout below this cannot succeed: treat as "nothing left"
+CALL_END = "acs_dns_call_end"  # pipeline-context key: when this call's retry timeout ends (a now() value)
 
 
 class RunDeadline:
@@ -29,9 +30,14 @@ class RunDeadline:
         self._lock = threading.Lock()
         self._last: Failure | None = None
 
-    def left(self) -> float | None:
-        """Seconds left (may be negative), or None when the run has no deadline."""
-        return None if self.at is None else self.at - self._clock()
+    def now(self) -> float:
+        return self._clock()
+
+    def left(self, call_end: float | None = None) -> float | None:
+        """Seconds left (may be negative) until the run's deadline, or the call's end when that comes
+        first (`call_end`: a `now()` value); None when neither is set."""
+        ends = [end for end in (self.at, call_end) if end is not None]
+        return min(ends) - self._clock() if ends else None
 
     def note(self, failure: Failure) -> None:
         logger.debug("ARM attempt failed: %s %s at %s", failure.method, failure.text, failure.endpoint)
@@ -58,12 +64,14 @@ class RunDeadline:
         logger.debug("%s", message)
         return TimedOutError(message, hint_for(last))
 
-    def cap(self, options: MutableMapping[str, Any], transport: Any) -> float | None:
+    def cap(
+        self, options: MutableMapping[str, Any], transport: Any, call_end: float | None = None
+    ) -> float | None:
         """Bound one attempt's connect and read timeouts by what is left: the bound, when one was lowered.
 
         `options` is the pipeline request's per-call options (what the transport receives), `transport`
         supplies the defaults (`connection_config.timeout` / `.read_timeout`)."""
-        left = self.left()
+        left = self.left(call_end)
         if left is None:
             return None
         left = max(left, MIN_ATTEMPT_SECONDS)

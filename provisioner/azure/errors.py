@@ -192,9 +192,11 @@ def connection_error(failure: Failure, what: str) -> AcsDnsError:
     if failure.kind is FailureKind.UNREACHABLE:
         return TimedOutError(f"cannot reach {where} for {what}: {failure}", hint)
     if failure.kind is FailureKind.NO_ANSWER:
-        sent = (
-            "" if failure.method.upper() in READ_METHODS else "; the change was sent and may have been made"
-        )
+        method = failure.method.upper()
+        if not method:
+            sent = "; if it was a change, it may have been made"
+        else:
+            sent = "" if method in READ_METHODS else "; the change was sent and may have been made"
         return TimedOutError(f"{where} gave no answer for {what}: {failure}{sent}", hint)
     return AcsDnsError(f"unexpected error while accessing {what}: {failure}", hint)
 

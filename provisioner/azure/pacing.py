@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner.azure.deadline import RunDeadline
+from provisioner.azure.deadline import CALL_END, RunDeadline
 
 logger = logging.getLogger(__name__)
 
@@ -98,15 +98,15 @@ class ArmPacer:
             self._buckets[key] = TokenBucket(capacity, rate, capacity, self._clock())
         return self._buckets[key]
 
-    def before(self, method: str, url: str) -> None:
+    def before(self, method: str, url: str, call_end: float | None = None) -> None:
         """Take a token for this request, waiting for one when the bucket is empty (never past the
-        deadline: then the token is given back and the run's TimedOutError raised)."""
+        deadline or `call_end`: then the token is given back and the run's TimedOutError raised)."""
         write = method.upper() not in READ_METHODS
         with self._lock:
             bucket = self._bucket(_subscription(url), write)
             wait = bucket.take(self._clock())
             deadline = self._deadline
-            left = deadline.left() if deadline is not None else None
+            left = deadline.left(call_end) if deadline is not None else None
             if deadline is not None and left is not None and wait > 0 and wait >= left:
                 bucket.tokens += 1
                 kind = "write" if write else "read"
@@ -137,9 +137,10 @@ class ArmPacer:
 
     # azure-core CustomHookPolicy callbacks -------------------------------------------------------
     def request_hook(self, request: Any) -> None:
-        self.before(request.http_request.method, request.http_request.url)
+        call_end = request.context.get(CALL_END)
+        self.before(request.http_request.method, request.http_request.url, call_end)
         if self._deadline is not None:  # the wait (and the credential before it) used some of the time
-            self._deadline.cap(request.context.options, request.context.transport)
+            self._deadline.cap(request.context.options, request.context.transport, call_end)
 
     def response_hook(self, response: Any) -> None:
         http_request = response.http_request

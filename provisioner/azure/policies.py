@@ -4,7 +4,8 @@ Imports the SDK: load lazily.
 
 - `DeadlineRetryPolicy` is azure-core's own `RetryPolicy` (429 with Retry-After, 5xx, dropped
   connections): it only refuses to sleep past the deadline, ending with the run's `TimedOutError`
-  instead of a retry that could not finish in time.
+  instead of a retry that could not finish in time. The call's own retry `timeout` (azure-core's, which
+  bounds only when attempts start) is held the same way: as a deadline for the call, sleeps included.
 - `DeadlinePolicy` runs once per attempt, right after the retry policy: it refuses to start an attempt
   when nothing is left, bounds the attempt's connect and read timeouts by what is left, remembers the
   attempt's failure (the "last error" the timeout names), and stops at once, without retries, on a TLS
@@ -24,23 +25,33 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
 from azure.core.pipeline.transport import RequestsTransport
 
-from provisioner.azure.deadline import RunDeadline
+from provisioner.azure.deadline import CALL_END, RunDeadline
 from provisioner.azure.errors import Failure, FailureKind, connection_error, failure_of, failure_of_response
 
 logger = logging.getLogger(__name__)
 
-_LAST = "acs_dns_last_failure"  # per-call key in the pipeline context: this call's last failed attempt
+_LAST = "acs_dns_last_failure"  # pipeline-context key: this call's last failed attempt
 
 
 class DeadlineRetryPolicy(RetryPolicy):
-    """azure-core's RetryPolicy that never sleeps past the run's deadline."""
+    """azure-core's RetryPolicy that never sleeps past the run's deadline, nor past the call's own retry `timeout`."""
 
     def __init__(self, deadline: RunDeadline, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.deadline = deadline
 
+    def send(self, request: PipelineRequest) -> PipelineResponse:
+        timeout = request.context.options.get("timeout", self.timeout)
+        request.context[CALL_END] = self.deadline.now() + timeout
+        return super().send(request)
+
+    def configure_retries(self, options: dict[str, Any]) -> dict[str, Any]:
+        settings = super().configure_retries(options)
+        settings[CALL_END] = self.deadline.now() + settings["timeout"]
+        return settings
+
     def sleep(self, settings: dict[str, Any], transport: Any, response: Any = None) -> None:
-        left = self.deadline.left()
+        left = self.deadline.left(settings.get(CALL_END))
         if left is not None:
             wait = (
                 self.get_retry_after(response) if response is not None else None
@@ -73,10 +84,11 @@ class DeadlinePolicy(HTTPPolicy):
     def send(self, request: PipelineRequest) -> PipelineResponse:
         http = request.http_request
         method, url = http.method, http.url
-        left = self.deadline.left()
+        call_end = request.context.get(CALL_END)
+        left = self.deadline.left(call_end)
         if left is not None and left <= 0:
             raise self.deadline.expired("before sending", method, url, request.context.get(_LAST))
-        lowered = self.deadline.cap(request.context.options, request.context.transport)
+        lowered = self.deadline.cap(request.context.options, request.context.transport, call_end)
         try:
             response = self.next.send(request)
         except AzureError as exc:
@@ -89,7 +101,7 @@ class DeadlinePolicy(HTTPPolicy):
             self._note(request, failure)
             if failure.kind is FailureKind.UNTRUSTED:
                 raise connection_error(failure, f"{method} {url}") from exc
-            left = self.deadline.left()
+            left = self.deadline.left(call_end)
             if ran_out or (left is not None and left <= 0):
                 raise self.deadline.expired("while waiting for the answer to", method, url, failure) from exc
             raise

@@ -38,11 +38,20 @@ class Awaiting:
     deadline: float
     poll_first: float
     poll_max: float
+    _done: list[Callable[[DomainReport], None]] = field(default_factory=list, compare=False, repr=False)
+
+    def when_done(self, callback: Callable[[DomainReport], None]) -> None:
+        """Call `callback(report)` once the wait has ended and the report is final (e.g. a progress
+        display that wraps the command and must know when the domain finishes)."""
+        self._done.append(callback)
 
     def finish(self, session: Session, states: steps.States, outcome: Outcome) -> DomainReport:
         self.report.states = dict(states)
         session.progress(self.report.target, outcome.line)
-        return self.report.finish(outcome)
+        self.report.finish(outcome)
+        for callback in self._done:
+            callback(self.report)
+        return self.report
 
 
 @dataclass(eq=False)
@@ -138,6 +147,8 @@ class _ServicePoller:
                 w.due = now + w.delay
                 if w.due > a.deadline:
                     outcome = steps.verification_timed_out(target, kinds, w.states)
+                else:  # bookkeeping for the progress display, not a state change
+                    session.progress(target, f"next poll in {w.delay:g}s")
             if outcome is not None:
                 finished.append((w, outcome))
         with self.wake:
@@ -193,6 +204,7 @@ class VerificationPollers:
         first = now + awaiting.poll_first
         # a first poll that would come after the deadline comes at once, to report the states as they are
         due = first if first <= awaiting.deadline else now
+        self.session.progress(awaiting.report.target, f"next poll in {due - now:g}s")
         return _Waiter(awaiting, done, due, awaiting.poll_first, dict(awaiting.report.states))
 
     def add(self, awaiting: Awaiting, done: Callable[[DomainReport], None]) -> None:

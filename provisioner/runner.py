@@ -140,11 +140,14 @@ def run_in_session(
 
     ticker = _Ticker(session, targets, results, started_at)
     finished = _Finished(results, ticker)
+    workers_count = max(1, min(parallel, len(targets)))
+    if len(targets) > 1:
+        session.progress(targets[0], f"run: {len(targets)} domains, {workers_count} at a time")
     with _Signals().installed() as signals:
         # daemon workers: after a hard stop, one still inside a request must not hold the process
         workers = [
             threading.Thread(target=work, name=f"acs-dns worker {n}", daemon=True)
-            for n in range(max(1, min(parallel, len(targets))))
+            for n in range(workers_count)
         ]
         for worker in workers:
             worker.start()

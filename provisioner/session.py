@@ -188,6 +188,7 @@ class Session:
             return comm.get_domain(target.resource_group, target.email_service, target.domain)
         with self._once(("domains", key)):
             if key not in self._domain_lists:
+                self.progress(target, f"listing the domains of email service {target.email_service}")
                 listed = comm.list_domains(target.resource_group, target.email_service)
                 self._domain_lists[key] = {d.name: d for d in listed}
                 self._domain_counts[key] = len(listed)

@@ -389,5 +389,6 @@ def test_a_run_of_many_domains_says_how_far_it_is_every_hundred_domains(world: F
 
     run_in_session(world.session(targets), targets, RunOptions(dry_run=True), command=plan_domain)
 
-    counts = [line.split()[1] for line in world.lines if line.startswith("run: ")]
-    assert counts[:2] == ["100/250", "200/250"], counts
+    run_lines = [line for line in world.lines if line.startswith("run: ")]
+    assert run_lines[0].startswith("run: 250 domains, 16 at a time"), run_lines
+    assert [line.split()[1] for line in run_lines[1:3]] == ["100/250", "200/250"], run_lines

@@ -32,8 +32,10 @@ DomainCommand = Callable[[Session, DomainTarget, RunOptions, float], DomainRepor
 
 
 def settle(session: Session, result: DomainReport | Awaiting) -> DomainReport:
-    """The finished report: waits for verification in the calling thread when `result` is an Awaiting."""
-    return session.pollers.wait(result) if isinstance(result, Awaiting) else result
+    """The finished report: waits for verification (and does what follows it) in the calling thread."""
+    while isinstance(result, Awaiting):
+        result = result.resume(session.pollers.wait(result))
+    return result
 
 
 def _end(session: Session, report: DomainReport, outcome: Outcome) -> DomainReport:

@@ -11,10 +11,12 @@ Exit code 130 after SIGINT, 143 after SIGTERM.
 
 from __future__ import annotations
 
+import itertools
+import queue
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import replace
@@ -118,25 +120,39 @@ def run_in_session(
     started_at = session.clock()
     deadline = started_at + options.timeout
     results: list[Future[DomainReport]] = [Future() for _ in targets]
-    queue = iter(range(len(targets)))
-    queue_lock = threading.Lock()
+    # jobs: (priority, sequence, index, work); work None = start the domain's command. Work that follows a
+    # domain's wait (priority 0) goes before domains not yet started (1); workers stop at a sentinel (2).
+    jobs: queue.PriorityQueue[tuple[int, int, int, Callable[[], DomainReport | Awaiting] | None]]
+    jobs = queue.PriorityQueue()
+    sequence = itertools.count()
+    for i in range(len(targets)):
+        jobs.put((1, next(sequence), i, None))
+
+    def settle(i: int, out: DomainReport | Awaiting) -> None:
+        if not isinstance(out, Awaiting):
+            results[i].set_result(out)
+            return
+
+        def waited(awaiting: Awaiting, report: DomainReport) -> None:  # on the poller's thread
+            if awaiting.then is None or session.stopped.is_set():
+                settle(i, awaiting.complete(report))
+            else:
+                jobs.put((0, next(sequence), i, lambda: awaiting.resume(report)))
+
+        session.pollers.add(out, waited)
 
     def work() -> None:
-        while not session.stopped.is_set():
-            with queue_lock:
-                i = next(queue, None)
-            if i is None:
+        while True:
+            _, _, i, job = jobs.get()
+            if i < 0:
                 return
-            if not results[i].set_running_or_notify_cancel():
-                continue
+            if job is None and not results[i].set_running_or_notify_cancel():
+                continue  # cancelled by a stop
             try:
-                out = command(session, targets[i], options, deadline)
+                out = command(session, targets[i], options, deadline) if job is None else job()
             except Exception as exc:  # a bug: this domain ends with exit 1, still saying what it wrote
                 out = _unexpected(session, targets[i], exc)
-            if isinstance(out, Awaiting):
-                session.pollers.add(out, results[i].set_result)
-            else:
-                results[i].set_result(out)
+            settle(i, out)
 
     ticker = _Ticker(session, targets, results, started_at)
     finished = _Finished(results, ticker)
@@ -164,6 +180,8 @@ def run_in_session(
                 grace_until = time.monotonic() + GRACE_SECONDS.get(signal.Signals(first), 5.0)
             if grace_until is not None and (len(signals.received) > 1 or time.monotonic() >= grace_until):
                 break  # hard stop: report every domain as it stands
+    for _ in workers:
+        jobs.put((2, next(sequence), -1, None))
     return [_report(session, t, f) for t, f in zip(targets, results, strict=True)]
 
 

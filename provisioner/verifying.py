@@ -31,33 +31,48 @@ LIST_PAGE_SIZE = 100  # domains per page of the email service's domain listing (
 
 @dataclass(frozen=True)
 class Awaiting:
-    """What a command returns instead of a finished report when only waiting for verification is left:
-    the report so far (its kinds and states) and how to wait."""
+    """What a command returns instead of a finished report when waiting for verification comes next: the
+    report so far (its kinds and states), how to wait, and `then`, the work that follows the wait (None:
+    the report as the wait ended it is final). `then(report)` gets the report finished by the wait
+    (verified, failed, timed out, interrupted) and returns the final report or another Awaiting; the run
+    gives it a worker again, since it works against Azure."""
 
     report: DomainReport
     deadline: float
     poll_first: float
     poll_max: float
+    then: Callable[[DomainReport], DomainReport | Awaiting] | None = None
     _done: list[Callable[[DomainReport], None]] = field(default_factory=list, compare=False, repr=False)
 
     def when_done(self, callback: Callable[[DomainReport], None]) -> None:
-        """Call `callback(report)` once the wait has ended and the report is final (e.g. a progress
-        display that wraps the command and must know when the domain finishes)."""
+        """Call `callback(report)` with the final report (after `then`, and any wait that follows it): for
+        a wrapper of a command that must know when the domain finishes (e.g. a progress display)."""
         self._done.append(callback)
 
     def finish(self, session: Session, states: steps.States, outcome: Outcome) -> DomainReport:
+        """End the wait: the states last read and how it ended go into the report."""
         self.report.states = dict(states)
         session.progress(self.report.target, outcome.line)
-        self.report.finish(outcome)
-        for callback in self._done:
-            callback(self.report)
-        return self.report
+        return self.report.finish(outcome)
+
+    def resume(self, report: DomainReport) -> DomainReport | Awaiting:
+        """What follows the ended wait: `then(report)` (the report itself without `then`)."""
+        return self.complete(self.then(report) if self.then is not None else report)
+
+    def complete(self, result: DomainReport | Awaiting) -> DomainReport | Awaiting:
+        """Hand the `when_done` callbacks on to a further Awaiting, or call them with the final report."""
+        if isinstance(result, Awaiting):
+            result._done.extend(self._done)
+        else:
+            for callback in self._done:
+                callback(result)
+        return result
 
 
 @dataclass(eq=False)
 class _Waiter:
     awaiting: Awaiting
-    done: Callable[[DomainReport], None]
+    done: Callable[[Awaiting, DomainReport], None]  # called with the report the wait finished
     due: float
     delay: float
     states: steps.States = field(default_factory=dict)
@@ -94,7 +109,7 @@ class _ServicePoller:
                     batch, self.waiters = self.waiters, []
                     outcome = Outcome.failed(self.session.stop_error)
                     for w in batch:
-                        w.done(w.awaiting.finish(self.session, w.states, outcome))
+                        w.done(w.awaiting, w.awaiting.finish(self.session, w.states, outcome))
                     continue
                 now = self.session.clock()
                 due = min(w.due for w in self.waiters)
@@ -116,7 +131,7 @@ class _ServicePoller:
                 with self.wake:
                     self.waiters = [w for w in self.waiters if w not in batch]
                 for w in batch:
-                    w.done(w.awaiting.finish(self.session, w.states, outcome))
+                    w.done(w.awaiting, w.awaiting.finish(self.session, w.states, outcome))
 
     def _round(self, batch: list[_Waiter]) -> None:
         """Read the states of every waiting domain once; finish those that are done, reschedule the rest."""
@@ -155,7 +170,7 @@ class _ServicePoller:
             gone = {id(w) for w, _ in finished}
             self.waiters = [w for w in self.waiters if id(w) not in gone]
         for w, outcome in finished:
-            w.done(w.awaiting.finish(session, w.states, outcome))
+            w.done(w.awaiting, w.awaiting.finish(session, w.states, outcome))
 
     def _read(self, domains: list[str]) -> dict[str, steps.States | AcsDnsError]:
         """The verification states of `domains`: one listing of the service when that takes no more
@@ -199,7 +214,7 @@ class VerificationPollers:
                 self._pollers[key] = _ServicePoller(self.session, key)
             return self._pollers[key]
 
-    def _waiter(self, awaiting: Awaiting, done: Callable[[DomainReport], None]) -> _Waiter:
+    def _waiter(self, awaiting: Awaiting, done: Callable[[Awaiting, DomainReport], None]) -> _Waiter:
         now = self.session.clock()
         first = now + awaiting.poll_first
         # a first poll that would come after the deadline comes at once, to report the states as they are
@@ -207,15 +222,17 @@ class VerificationPollers:
         self.session.progress(awaiting.report.target, f"next poll in {due - now:g}s")
         return _Waiter(awaiting, done, due, awaiting.poll_first, dict(awaiting.report.states))
 
-    def add(self, awaiting: Awaiting, done: Callable[[DomainReport], None]) -> None:
-        """Wait for `awaiting` on its service's poller thread; `done(report)` is called once it ends."""
+    def add(self, awaiting: Awaiting, done: Callable[[Awaiting, DomainReport], None]) -> None:
+        """Wait for `awaiting` on its service's poller thread; `done(awaiting, report)` is called once the
+        wait has ended (the report finished by it: `awaiting.resume(report)` is what follows)."""
         self._poller(awaiting).add(self._waiter(awaiting, done), threaded=True)
 
     def wait(self, awaiting: Awaiting) -> DomainReport:
-        """Wait for `awaiting` in the calling thread (a domain run on its own, outside the pool)."""
+        """Wait for `awaiting` in the calling thread (a domain run on its own, outside the pool); the report
+        as the wait finished it."""
         result: list[DomainReport] = []
         poller = self._poller(awaiting)
-        poller.add(self._waiter(awaiting, result.append), threaded=False)
+        poller.add(self._waiter(awaiting, lambda a, report: result.append(report)), threaded=False)
         while not result:
             poller.run()
         return result[0]

@@ -3,6 +3,7 @@ Each failure is data: an Outcome with the documented exit code, never an excepti
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import pytest
@@ -395,3 +396,29 @@ def test_a_run_of_many_domains_says_how_far_it_is_every_hundred_domains(world: F
     run_lines = [line for line in world.lines if line.startswith("run: ")]
     assert run_lines[0].startswith("run: 250 domains, 16 at a time"), run_lines
     assert [line.split()[1] for line in run_lines[1:3]] == ["100/250", "200/250"], run_lines
+
+
+def test_work_after_the_wait_runs_on_a_worker_and_wrappers_see_the_final_report(world: FakeWorld) -> None:
+    """A command may continue after verification (`Awaiting.then`): that work gets a worker again (it
+    works against Azure), and a wrapper registered with `when_done` sees the report once all is done."""
+    target = world.target(DOMAIN)
+    seen: list[tuple[str, str]] = []
+    final: list[DomainReport] = []
+
+    def command(session: Session, target, options: RunOptions, deadline: float):  # type: ignore[no-untyped-def]
+        out = provision_domain(session, target, options, deadline)
+        assert isinstance(out, Awaiting)
+
+        def then(report: DomainReport) -> DomainReport:
+            seen.append((threading.current_thread().name, str(report.result)))
+            report.notes.append("linked")
+            return report
+
+        continued = Awaiting(out.report, out.deadline, out.poll_first, out.poll_max, then=then)
+        continued.when_done(final.append)
+        return continued
+
+    reports = run_in_session(world.session([target]), [target], FAST, command=command)
+
+    assert seen == [("acs-dns worker 0", "verified")]
+    assert final == reports and reports[0].notes == ["linked"]

@@ -88,7 +88,7 @@ def test_a_write_without_an_answer_is_exit_7_and_says_it_may_have_been_made(fres
         with pytest.raises(AcsDnsError) as caught:
             dns.write(zone, record_set, expected_etag=None)
         fresh_sandbox.app.hooks.clear()
-        written = dns.read_record_sets(zone, ["mail"])
+        written = dns.list_record_sets(zone, ["mail"])
     assert caught.value.exit_code is ExitCode.TIMED_OUT  # not 2: something was sent
     assert "gave no answer for record set TXT 'mail' in zone dropped.example" in caught.value.message
     assert "may have been made" in caught.value.message

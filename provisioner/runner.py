@@ -52,26 +52,35 @@ def run(
     command: DomainCommand = provision_domain,
 ) -> tuple[list[DomainReport], ExitCode]:
     """Run `command` (default: provision, or plan with `options.dry_run`) for every target."""
-    checker = DnsChecker(dns_servers)
-    if not options.dry_run and options.probe_resolver:
-        # a resolver that does not answer is known before anything is written (nothing sent: exit 2)
-        problem = resolver_error(checker.probe())
-        if problem is not None:
-            raise problem
-    # every ARM request attempt, retry and pacer wait ends by the run's --timeout
-    deadline = time.monotonic() + options.timeout
-    clients = Clients(replace(settings, retry_timeout=options.timeout, deadline=deadline))
-    session = Session(
-        dns=lambda sub: AzureDns(clients.dns(sub), sub),
-        communication=lambda sub: AzureCommunication(clients.communication(sub), sub),
-        checker=checker,
-        progress=progress or (lambda t, line: None),
-    )
-    try:
-        reports = run_in_session(session, targets, options, parallel=parallel, command=command)
-    finally:
-        if not session.stopped.is_set():
-            clients.close()  # after a stop, workers may still be inside a request: leave their clients be
+    deadline = time.monotonic() + options.timeout  # the whole run, the resolver probe included
+    with _Signals().installed() as signals:  # a signal before the domains start stops them all
+        checker = DnsChecker(dns_servers)
+        if not options.dry_run and options.probe_resolver:
+            # a resolver that does not answer is known before anything is written (nothing sent: exit 2)
+            problem = resolver_error(checker.probe())
+            if problem is not None:
+                raise problem
+        # every ARM request attempt, retry and pacer wait ends by the run's deadline
+        clients = Clients(replace(settings, retry_timeout=options.timeout, deadline=deadline))
+        session = Session(
+            dns=lambda sub: AzureDns(clients.dns(sub), sub),
+            communication=lambda sub: AzureCommunication(clients.communication(sub), sub),
+            checker=checker,
+            progress=progress or (lambda t, line: None),
+        )
+        try:
+            reports = run_in_session(
+                session,
+                targets,
+                options,
+                parallel=parallel,
+                command=command,
+                deadline=deadline,
+                signals=signals,
+            )
+        finally:
+            if not session.stopped.is_set():
+                clients.close()  # after a stop, workers may still be inside a request: leave them be
     return reports, worst([r.exit_code for r in reports])
 
 
@@ -82,6 +91,7 @@ class _Signals:
     def __init__(self) -> None:
         self.received: list[int] = []
         self.event = threading.Event()
+        self._installed = False
 
     def __call__(self, signum: int, frame: object) -> None:
         self.received.append(signum)
@@ -89,13 +99,15 @@ class _Signals:
 
     @contextmanager
     def installed(self) -> Iterator[_Signals]:
-        if threading.current_thread() is not threading.main_thread():
+        if self._installed or threading.current_thread() is not threading.main_thread():
             yield self  # only the main thread receives signals; a run on another thread is not stopped
             return
         previous = {s: signal.signal(s, self) for s in (signal.SIGINT, signal.SIGTERM)}
+        self._installed = True
         try:
             yield self
         finally:
+            self._installed = False
             for s, handler in previous.items():
                 signal.signal(s, handler)
 
@@ -113,12 +125,17 @@ def run_in_session(
     *,
     parallel: int = DEFAULT_PARALLEL,
     command: DomainCommand = provision_domain,
+    deadline: float | None = None,
+    signals: _Signals | None = None,
 ) -> list[DomainReport]:
     """Every target's report, in target order. `parallel` workers run the commands; a domain that only
-    waits for verification is handed to its email service's poller and frees its worker."""
+    waits for verification is handed to its email service's poller and frees its worker. `deadline`
+    (default: `options.timeout` from now, on the session's clock) ends every domain's waits; `signals`:
+    already installed by the caller (default: installed here)."""
     session.prepare(targets)
     started_at = session.clock()
-    deadline = started_at + options.timeout
+    if deadline is None:
+        deadline = started_at + options.timeout
     results: list[Future[DomainReport]] = [Future() for _ in targets]
     # jobs: (priority, sequence, index, work); work None = start the domain's command. Work that follows a
     # domain's wait (priority 0) goes before domains not yet started (1); workers stop at a sentinel (2).
@@ -159,7 +176,7 @@ def run_in_session(
     workers_count = max(1, min(parallel, len(targets)))
     if len(targets) > 1:
         session.progress(targets[0], f"run: {len(targets)} domains, {workers_count} at a time")
-    with _Signals().installed() as signals:
+    with (_Signals() if signals is None else signals).installed() as signals:
         # daemon workers: after a hard stop, one still inside a request must not hold the process
         workers = [
             threading.Thread(target=work, name=f"acs-dns worker {n}", daemon=True)
@@ -169,9 +186,6 @@ def run_in_session(
             worker.start()
         grace_until: float | None = None
         while finished.count < len(results):
-            finished.event.wait(TICK)
-            finished.event.clear()
-            ticker.heartbeat(finished.count)
             if signals.received and grace_until is None:
                 first = signals.received[0]
                 session.stop(stop_error(first))
@@ -180,6 +194,9 @@ def run_in_session(
                 grace_until = time.monotonic() + GRACE_SECONDS.get(signal.Signals(first), 5.0)
             if grace_until is not None and (len(signals.received) > 1 or time.monotonic() >= grace_until):
                 break  # hard stop: report every domain as it stands
+            finished.event.wait(TICK)
+            finished.event.clear()
+            ticker.heartbeat(finished.count)
     for _ in workers:
         jobs.put((2, next(sequence), -1, None))
     return [_report(session, t, f) for t, f in zip(targets, results, strict=True)]

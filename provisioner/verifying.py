@@ -15,7 +15,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from provisioner import steps
 from provisioner import verification as v
@@ -67,6 +67,24 @@ class Awaiting:
             for callback in self._done:
                 callback(result)
         return result
+
+
+def followed_by(
+    result: DomainReport | Awaiting, work: Callable[[DomainReport], DomainReport | Awaiting]
+) -> DomainReport | Awaiting:
+    """`work(report)` once `result` is a finished report: at once for a report, after the wait (and
+    whatever already follows it) for an Awaiting. How a command adds steps after verification:
+
+        return followed_by(_apply_check_verify(...), lambda report: link_and_senders(report))
+    """
+    if not isinstance(result, Awaiting):
+        return work(result)
+    before = result.then
+
+    def then(report: DomainReport) -> DomainReport | Awaiting:
+        return followed_by(before(report) if before is not None else report, work)
+
+    return replace(result, then=then)
 
 
 @dataclass(eq=False)

@@ -19,7 +19,7 @@ from provisioner.report import DomainReport, Outcome, Result
 from provisioner.runner import run_in_session
 from provisioner.session import Session
 from provisioner.verification import KindState
-from provisioner.verifying import Awaiting
+from provisioner.verifying import Awaiting, followed_by
 from tests.fakes import FakeWorld, acs_records, email_domain
 
 K = VerificationKind
@@ -414,7 +414,8 @@ def test_work_after_the_wait_runs_on_a_worker_and_wrappers_see_the_final_report(
             report.notes.append("linked")
             return report
 
-        continued = Awaiting(out.report, out.deadline, out.poll_first, out.poll_max, then=then)
+        continued = followed_by(out, then)
+        assert isinstance(continued, Awaiting)
         continued.when_done(final.append)
         return continued
 

@@ -5,8 +5,8 @@ over as an `Awaiting` instead of holding a worker: `--parallel` bounds the domai
 not those waiting. One poller per email service reads the states of all its waiting domains per round:
 one listing of the service's domains (one request per 100 domains) when that is cheaper than a GET per
 waiting domain, else those GETs. Each domain keeps its own backoff (5 s growing to 30 s by default) and
-deadline; a round serves every waiting domain, and rounds of one service are at least the shortest first
-delay apart. A stopped run (Ctrl-C, SIGTERM) wakes the pollers, which end every waiting domain at once.
+deadline; a round serves every waiting domain, and rounds of one service are at least half the shortest
+first delay apart. A stopped run (Ctrl-C, SIGTERM) wakes the pollers, which end every waiting domain at once.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from provisioner.session import ServiceKey, Session, service_key
 logger = logging.getLogger(__name__)
 
 LIST_PAGE_SIZE = 100  # domains per page of the email service's domain listing (ARM's usual page size)
+ROUND_GAP = 0.5
+"""Rounds of one service are at least this share of the shortest first poll delay apart: domains that
+start waiting one after another share rounds, and a domain's first poll comes at most that much late."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ class _ServicePoller:
                 now = self.session.clock()
                 due = min(w.due for w in self.waiters)
                 if self.last_round is not None:
-                    gap = min(w.awaiting.poll_first for w in self.waiters)
+                    gap = min(w.awaiting.poll_first for w in self.waiters) * ROUND_GAP
                     due = max(due, self.last_round + gap)
                 if due > now:
                     self.session.doze(due - now, self.wake)

@@ -26,7 +26,7 @@ from provisioner.azure.communication import AzureCommunication
 from provisioner.azure.dns import AzureDns
 from provisioner.config import DomainTarget
 from provisioner.dnscheck import DnsChecker, DnsServerAddress, resolver_error
-from provisioner.errors import ExitCode, InterruptedRunError, TerminatedRunError
+from provisioner.errors import AcsDnsError, ExitCode, InterruptedRunError, TerminatedRunError, TimedOutError
 from provisioner.options import DEFAULT_PARALLEL, RunOptions
 from provisioner.reconcile import DomainCommand, provision_domain
 from provisioner.report import DomainReport, Outcome, Result, worst
@@ -38,6 +38,7 @@ GRACE_SECONDS = {signal.SIGINT: 5.0, signal.SIGTERM: 2.0}
 CI runners follow it with SIGKILL within seconds (GitHub Actions 2.5 s after SIGTERM, Docker 10 s)."""
 PROGRESS_EVERY_DOMAINS = 100  # a run of many domains says how far it is every this many domains ...
 PROGRESS_EVERY_SECONDS = 15.0  # ... and at least this often while domains are unfinished
+DEADLINE_GRACE = 1.5  # past the run's deadline, domains still running are reported as they stand
 TICK = 0.1  # how often the main thread looks at signals and progress while the workers run
 
 
@@ -192,6 +193,12 @@ def run_in_session(
                 for future in results:
                     future.cancel()  # not started: never will be
                 grace_until = time.monotonic() + GRACE_SECONDS.get(signal.Signals(first), 5.0)
+            if grace_until is None and session.clock() > deadline + DEADLINE_GRACE:
+                # every wait and ARM request ends by the deadline; whatever still runs is cut off here
+                session.stop(
+                    TimedOutError("--timeout ran out", "raise --timeout, or re-run acs-dns to finish")
+                )
+                break
             if grace_until is not None and (len(signals.received) > 1 or time.monotonic() >= grace_until):
                 break  # hard stop: report every domain as it stands
             finished.event.wait(TICK)
@@ -234,18 +241,30 @@ def _report(session: Session, target: DomainTarget, future: Future[DomainReport]
     if future.done() and not future.cancelled():
         return future.result()
     err = session.stop_error
-    how = "terminated (SIGTERM)" if isinstance(err, TerminatedRunError) else "interrupted (Ctrl-C)"
     live = session.live(target)
     if live is None:
-        message = f"{how} before this domain started: nothing written"
-        return DomainReport(target).finish(Outcome(Result.INTERRUPTED, err.exit_code, message, err.hint))
+        message = f"{_how(err)} before this domain started: nothing written"
+        return DomainReport(target).finish(_stopped(err, message))
     report = replace(live, written=list(live.written), started=list(live.started), states=dict(live.states))
-    message = f"{how} while this domain was running; written: {', '.join(report.written) or 'nothing'}"
+    message = f"{_how(err)} while this domain was running; written: {', '.join(report.written) or 'nothing'}"
     if report.in_flight:
         message += (
             f"; the write of {report.in_flight} was sent and not answered: it may or may not have landed"
         )
-    return report.finish(Outcome(Result.INTERRUPTED, err.exit_code, message, err.hint, err))
+    return report.finish(_stopped(err, message))
+
+
+def _how(err: AcsDnsError) -> str:
+    if isinstance(err, TerminatedRunError):
+        return "terminated (SIGTERM)"
+    if isinstance(err, InterruptedRunError):
+        return "interrupted (Ctrl-C)"
+    return err.message
+
+
+def _stopped(err: AcsDnsError, message: str) -> Outcome:
+    """The Outcome of a domain the run stopped (its result follows the stop's exit code)."""
+    return Outcome(Outcome.failed(err).result, err.exit_code, message, err.hint, err)
 
 
 class _Ticker:

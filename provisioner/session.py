@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from provisioner.config import DomainTarget
-from provisioner.errors import InterruptedRunError
+from provisioner.errors import AcsDnsError, InterruptedRunError
 from provisioner.model import Zone
 from provisioner.ports import DnsZones, EmailService, RecordSets
 from provisioner.report import DomainReport
@@ -59,7 +59,7 @@ class Session:
         self.clock = clock
         self._sleep = sleep
         self.stopped = threading.Event()
-        self._stop_error: InterruptedRunError = InterruptedRunError(
+        self._stop_error: AcsDnsError = InterruptedRunError(
             "interrupted (Ctrl-C) before finishing", "re-run acs-dns to finish"
         )
         self.progress = progress
@@ -109,11 +109,11 @@ class Session:
             self._sleep(seconds)
 
     def checkpoint(self) -> None:
-        """Raise the stop error (InterruptedRunError) when the run is being stopped."""
+        """Raise the stop error (InterruptedRunError, or the run's TimedOutError) when the run is stopping."""
         if self.stopped.is_set():
             raise self._stop_error
 
-    def stop(self, error: InterruptedRunError | None = None) -> None:
+    def stop(self, error: AcsDnsError | None = None) -> None:
         """Stop the run: every domain ends at its next step or wait, reporting `error` (default: Ctrl-C)."""
         if error is not None:
             self._stop_error = error
@@ -122,7 +122,7 @@ class Session:
             self._pollers.wake()
 
     @property
-    def stop_error(self) -> InterruptedRunError:
+    def stop_error(self) -> AcsDnsError:
         return self._stop_error
 
     @property

@@ -423,3 +423,24 @@ def test_work_after_the_wait_runs_on_a_worker_and_wrappers_see_the_final_report(
 
     assert seen == [("acs-dns worker 0", "verified")]
     assert final == reports and reports[0].notes == ["linked"]
+
+
+def test_a_domain_still_running_past_the_deadline_is_cut_off_with_what_it_wrote(world: FakeWorld) -> None:
+    """Every wait and ARM request ends by the run's deadline; should a domain still run past it, the run
+    ends anyway (exit 7), saying what that domain wrote and that the others never started."""
+    first, second = world.target(DOMAIN), world.target("other.contoso.test")
+    release = threading.Event()
+
+    def command(session: Session, target, options: RunOptions, deadline: float):  # type: ignore[no-untyped-def]
+        session.report(target).written.append("TXT mail")
+        world.clock.now = deadline + 5  # stuck past the deadline (a fake clock: no real wait)
+        release.wait(10)
+        return session.report(target)
+
+    session = world.session()
+    reports = run_in_session(session, [first, second], FAST, parallel=1, command=command)
+    release.set()
+
+    assert [(r.result, r.exit_code) for r in reports] == [(Result.TIMED_OUT, ExitCode.TIMED_OUT)] * 2
+    assert reports[0].written == ["TXT mail"] and "written: TXT mail" in reports[0].message
+    assert "before this domain started: nothing written" in reports[1].message

@@ -690,7 +690,9 @@ def deprovision(
     link_settle: LinkSettle = 2.0,
 ) -> None:
     """Remove exactly what acs-dns added for the domain (records, values, link, senders); nothing else."""
-    options = RunOptions(dry_run=dry_run, delete_domain=delete_domain, link_settle=link_settle)
+    options = RunOptions(
+        dry_run=dry_run, delete_domain=delete_domain, link_settle=link_settle, probe_resolver=False
+    )
     execute(
         "deprovision",
         common,

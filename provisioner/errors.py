@@ -21,7 +21,8 @@ class ExitCode(IntEnum):
     VERIFICATION_FAILED = 6
     TIMED_OUT = 7
     CHANGES_PENDING = 8
-    INTERRUPTED = 130
+    INTERRUPTED = 130  # SIGINT (Ctrl-C): 128 + 2
+    TERMINATED = 143  # SIGTERM (how CI cancels a job): 128 + 15
 
 
 class AcsDnsError(Exception):
@@ -81,3 +82,9 @@ class InterruptedRunError(AcsDnsError):
     """Ctrl-C: the run stopped between steps; what was written is reported."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+class TerminatedRunError(InterruptedRunError):
+    """SIGTERM (a cancelled CI job): the run stopped like on Ctrl-C, with its own exit code."""
+
+    exit_code = ExitCode.TERMINATED

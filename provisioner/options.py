@@ -27,6 +27,7 @@ class RunOptions:
     link_settle: float = 2.0  # seconds between linking and reading the links back (see lifecycle.link_domain)
     delete_domain: bool = False  # deprovision: also delete the email domain resource
     force: bool = False  # verify: start verification even when check finds a record it needs wrong
+    probe_resolver: bool = True  # before writing, check that the DNS resolver answers (unless dry_run)
 
     @classmethod
     def polling_every(cls, poll_interval: float, **kwargs: object) -> RunOptions:

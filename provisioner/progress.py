@@ -229,13 +229,22 @@ class Reporter:
         """Print one state change."""
 
     def track(self, command: DomainCommand) -> DomainCommand:
-        def tracked(session: Any, target: DomainTarget, options: Any, deadline: float) -> DomainReport:
+        def tracked(session: Any, target: DomainTarget, options: Any, deadline: float) -> Any:
+            from provisioner.verifying import Awaiting
+
             with self.lock:
                 self.began(target)
-            report = command(session, target, options, deadline)
-            with self.lock:
-                self.tracker.finish(report)
-            return report
+            result = command(session, target, options, deadline)
+
+            def finish(report: DomainReport) -> None:
+                with self.lock:
+                    self.tracker.finish(report)
+
+            if isinstance(result, Awaiting):  # the domain ends after the wait (and what follows it)
+                result.when_done(finish)
+            else:
+                finish(result)
+            return result
 
         return tracked
 

@@ -8,9 +8,12 @@
     records_domain    = read -> look up public DNS -> the records to publish         (read-only)
     verify_domain     = read -> look up public DNS -> diagnose -> (refuse) -> verify (writes no DNS)
 
-Each returns the domain's `DomainReport`; a step's Outcome ends the composition. Clock and sleep come
-from the `Session`, so the waits can be driven fast. A new command is a function of the same shape
-(`DomainCommand`), handed to `runner.run`.
+Each returns the domain's `DomainReport`, or, when only waiting for verification is left, an `Awaiting`
+that the run's verification poller of the email service finishes (so waiting holds no worker; `settle`
+waits in the calling thread). A step's Outcome ends the composition. Clock and sleep come from the
+`Session`, so the waits can be driven fast. A new command is a function of the same shape
+(`DomainCommand`), handed to `runner.run`. Reports are made by `session.report(target)`, so what a
+domain wrote can be reported however the run stops.
 """
 
 from __future__ import annotations
@@ -27,16 +30,24 @@ from provisioner.desired import DesiredRecord, desired_records
 from provisioner.errors import AcsDnsError, ExitCode, UsageError
 from provisioner.model import VerificationKind, Zone
 from provisioner.options import RunOptions
-from provisioner.plan import Plan
+from provisioner.plan import Change, Plan
 from provisioner.ports import EmailDomainNotFoundError
 from provisioner.report import DomainReport, Outcome, Result
 from provisioner.session import Session
+from provisioner.verifying import Awaiting, followed_by
 
 if TYPE_CHECKING:
     from provisioner.azure.communication import EmailDomain
 
-DomainCommand = Callable[[Session, DomainTarget, RunOptions, float], DomainReport]
-"""(session, target, options, deadline) -> report: what `runner.run` runs for each domain."""
+DomainCommand = Callable[[Session, DomainTarget, RunOptions, float], DomainReport | Awaiting]
+"""(session, target, options, deadline) -> report (or Awaiting): what `runner.run` runs for each domain."""
+
+
+def settle(session: Session, result: DomainReport | Awaiting) -> DomainReport:
+    """The finished report: waits for verification (and does what follows it) in the calling thread."""
+    while isinstance(result, Awaiting):
+        result = result.resume(session.pollers.wait(result))
+    return result
 
 
 def _end(session: Session, report: DomainReport, outcome: Outcome) -> DomainReport:
@@ -75,7 +86,7 @@ def _prepare(
 
 def plan_domain(session: Session, target: DomainTarget, options: RunOptions, deadline: float) -> DomainReport:
     """What provision would change, and whether verification is pending; writes nothing."""
-    report = DomainReport(target)
+    report = session.report(target)
     prepared = _prepare(session, report, options)
     if isinstance(prepared, Outcome):
         return _end(session, report, prepared)
@@ -101,11 +112,11 @@ def plan_domain(session: Session, target: DomainTarget, options: RunOptions, dea
 
 def provision_domain(
     session: Session, target: DomainTarget, options: RunOptions, deadline: float
-) -> DomainReport:
+) -> DomainReport | Awaiting:
     """Write the records, check DNS serves them, start and await verification."""
     if options.dry_run:
         return plan_domain(session, target, options, deadline)
-    report = DomainReport(target)
+    report = session.report(target)
     prepared = _prepare(session, report, options)
     if isinstance(prepared, Outcome):
         return _end(session, report, prepared)
@@ -123,22 +134,25 @@ def provision_domain(
             report.plan = again
         return again
 
-    report = _apply_check_verify(session, report, desired, plan, options, deadline, replan)
-    if report.result is not Result.VERIFIED:
-        if report.result is Result.STARTED and (
-            target.communication_service or target.senders or target.prune_token
-        ):
-            report.notes.append(
-                "link, senders and --prune-token wait for verification: re-run without --no-wait"
-            )
-        return report
-
     def prune_plan() -> Plan | Outcome:  # the token comes out once Domain is Verified (report.plan stays)
         return steps.plan_records(
             session, target, zone, desired, shared_listing=False, prune=True, say=session.sayer(target)
         )
 
-    return _go_sending(session, report, options, deadline, None if pruned else prune_plan)
+    def sending(report: DomainReport) -> DomainReport | Awaiting:
+        if report.result is not Result.VERIFIED:
+            if report.result is Result.STARTED and (
+                target.communication_service or target.senders or target.prune_token
+            ):
+                report.notes.append(
+                    "link, senders and --prune-token wait for verification: re-run without --no-wait"
+                )
+            return report
+        return _go_sending(session, report, options, deadline, None if pruned else prune_plan)
+
+    return followed_by(
+        _apply_check_verify(session, report, desired, plan, options, deadline, replan), sending
+    )
 
 
 def _go_sending(
@@ -205,12 +219,23 @@ def _apply_check_verify(
     options: RunOptions,
     deadline: float,
     replan: Callable[[], Plan | Outcome] | None,
-) -> DomainReport:
+) -> DomainReport | Awaiting:
     say, zone = session.sayer(report.target), report.zone
     assert zone is not None
-    applied = steps.apply_plan(session, zone, plan, replan=replan, say=say)
+
+    def writing(change: Change | None) -> None:
+        report.in_flight = None if change is None else steps.applied_label(change)
+
+    applied = steps.apply_plan(
+        session,
+        zone,
+        plan,
+        replan=replan,
+        say=say,
+        writing=writing,
+        applied=lambda change: report.written.append(steps.applied_label(change)),
+    )
     report.plan = applied.plan
-    report.written += [steps.applied_label(c) for c in applied.applied]
     if applied.outcome:
         return _end(session, report, applied.outcome)
     if v.all_verified(report.kinds, report.states) and not applied.plan.has_changes:
@@ -238,37 +263,30 @@ def _apply_check_verify(
 
 def _start_and_poll(
     session: Session, report: DomainReport, options: RunOptions, deadline: float
-) -> DomainReport:
-    """start -> poll (or return once started with --no-wait): the end of provision and of verify."""
+) -> DomainReport | Awaiting:
+    """start -> await (or return once started with --no-wait): the end of provision and of verify."""
     t, say = report.target, session.sayer(report.target)
-    started = steps.start_verification(session, t, report.kinds, report.states, say=say)
-    report.started += started.started
+    started = steps.start_verification(
+        session, t, report.kinds, report.states, say=say, on_started=report.started.append
+    )
     report.states = dict(started.states)
     if started.outcome:
         return _end(session, report, started.outcome)
     if not options.wait:
         listed = ", ".join(report.started) or "nothing"
         return _end(session, report, Outcome.done(Result.STARTED, f"verification started for {listed}"))
-    polled = steps.poll_verification(
-        session,
-        t,
-        report.kinds,
-        report.states,
-        deadline=deadline,
-        poll_first=options.poll_first,
-        poll_max=options.poll_max,
-        say=say,
-    )
-    report.states = dict(polled.states)
-    return _end(session, report, polled.outcome)
+    say("waiting for verification")
+    return Awaiting(report, deadline, options.poll_first, options.poll_max)
 
 
 def apply_saved_plan(plans: dict[DomainTarget, Plan]) -> DomainCommand:
     """The command applying exactly the saved `plans` (If-Match with each saved ETag; a set changed since
     is refused, exit 5, not merged again), then checking DNS and verifying like `provision_domain`."""
 
-    def command(session: Session, target: DomainTarget, options: RunOptions, deadline: float) -> DomainReport:
-        report = DomainReport(target)
+    def command(
+        session: Session, target: DomainTarget, options: RunOptions, deadline: float
+    ) -> DomainReport | Awaiting:
+        report = session.report(target)
         plan = plans[target]
         domain = steps.read_domain(session, target, create=False, say=session.sayer(target))
         if isinstance(domain, Outcome):
@@ -286,11 +304,15 @@ def apply_saved_plan(plans: dict[DomainTarget, Plan]) -> DomainCommand:
         desired = desired_records(target.domain, zone.name, domain.records)
         report.kinds = [d.kind for d in desired]
         report.domain = domain
-        report = _apply_check_verify(session, report, desired, plan, options, deadline, replan=None)
-        if report.result is not Result.VERIFIED:
-            return report
-        # link and senders as saved; the plan writes exactly what it shows, so no token pruning beyond it
-        return _go_sending(session, report, options, deadline, None)
+        # then link and senders as saved; the plan writes exactly what it shows, so no token pruning beyond it
+        return followed_by(
+            _apply_check_verify(session, report, desired, plan, options, deadline, replan=None),
+            lambda done: (
+                done
+                if done.result is not Result.VERIFIED
+                else _go_sending(session, done, options, deadline, None)
+            ),
+        )
 
     return command
 
@@ -301,7 +323,7 @@ def deprovision_domain(
     """Take back exactly what acs-dns added for the domain: the link (from the named Communication Services
     resource), the senders it created, its DNS values and record sets, and with --delete-domain the email
     domain itself. With --dry-run it only plans. Leaves, and names, what it cannot prove it added."""
-    report = DomainReport(target)
+    report = session.report(target)
     say = session.sayer(target)
     domain = steps.read_domain(session, target, create=False, say=say)
     if isinstance(domain, Outcome):
@@ -422,7 +444,7 @@ def _read_only(
     session: Session, target: DomainTarget, look: Callable[..., diagnosis.Diagnosis | Outcome]
 ) -> tuple[DomainReport, EmailDomain | None, Outcome | None]:
     """read the email domain -> `look` at public DNS, filling the report (the Outcome if one stopped it)."""
-    report = DomainReport(target)
+    report = session.report(target)
     domain = diagnosis.read_email_domain(session, target)
     if isinstance(domain, Outcome):
         return report, None, domain
@@ -462,7 +484,7 @@ def records_domain(
 
 def verify_domain(
     session: Session, target: DomainTarget, options: RunOptions, deadline: float
-) -> DomainReport:
+) -> DomainReport | Awaiting:
     """check, then start and await verification like provision, touching no DNS. Refuses (exit 6) while a
     record a type to be started needs is wrong, unless `options.force`."""
     report, _, stopped = _read_only(session, target, diagnosis.examine)

@@ -39,6 +39,7 @@ _RESULT_OF_CODE = {
     ExitCode.VERIFICATION_FAILED: Result.FAILED,
     ExitCode.TIMED_OUT: Result.TIMED_OUT,
     ExitCode.INTERRUPTED: Result.INTERRUPTED,
+    ExitCode.TERMINATED: Result.INTERRUPTED,
 }
 
 
@@ -87,6 +88,7 @@ class DomainReport:
     error: BaseException | None = None  # the failure, for --debug
     domain: EmailDomain | None = None  # the email domain as read
     diagnosis: Diagnosis | None = None  # check/records/verify: what public DNS showed, as findings
+    in_flight: str | None = None  # the write sent and not yet answered ("TXT mail"), while there is one
 
     def finish(self, outcome: Outcome) -> DomainReport:
         self.result, self.exit_code = outcome.result, outcome.exit_code
@@ -105,6 +107,7 @@ SEVERITY = [
     ExitCode.USAGE,
     ExitCode.UNEXPECTED,
     ExitCode.INTERRUPTED,
+    ExitCode.TERMINATED,
 ]
 
 

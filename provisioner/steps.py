@@ -4,7 +4,7 @@ exception that unwinds the run. Steps that can stop half-way (apply, start) retu
 together with the `Outcome` that stopped them.
 
     read_domain -> locate_zone -> plan_records -> apply_plan -> check_served
-                -> start_verification -> poll_verification
+                -> start_verification -> (waiting: `verifying.py` polls, judged by `verification_outcome`)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from provisioner import verification as v
 from provisioner.config import DomainTarget
 from provisioner.desired import DesiredRecord
-from provisioner.dnscheck import DelegationStatus, ExpectedRecord
+from provisioner.dnscheck import DelegationState, DelegationStatus, ExpectedRecord
 from provisioner.errors import (
     AcsDnsError,
     ConflictError,
@@ -114,9 +114,8 @@ def read_domain(session: Session, target: DomainTarget, *, create: bool, say: Sa
 # ---- locate the zone -----------------------------------------------------------------------------------
 def find_zone(session: Session, target: DomainTarget) -> Zone:
     """The zone given, or the public zone in the subscription with the longest suffix match. Raises."""
-    dns = session.dns(target.subscription)
     if target.zone and target.zone_resource_group:
-        zone = dns.get_zone(target.zone_resource_group, target.zone)
+        zone = session.zone(target.subscription, target.zone_resource_group, target.zone)
     else:
         zones = session.zones(target.subscription)
         if target.zone_resource_group:
@@ -238,15 +237,21 @@ def apply_plan(
     *,
     replan: Callable[[], Plan | Outcome] | None = None,
     say: Say = _silent,
+    writing: Callable[[Change | None], None] = lambda change: None,
+    applied: Callable[[Change], None] = lambda change: None,
 ) -> Applied:
     """Make the plan's changes, each guarded by the ETag it was planned from (If-Match; If-None-Match: *
     for a create). On a 412 (someone else wrote): with `replan`, read again, re-plan and retry, a bounded
-    number of times; without it (a saved plan), stop refused, naming the record set."""
+    number of times; without it (a saved plan), stop refused, naming the record set. A stopped run stops
+    between two writes. `writing(change)` is told before each write is sent (None once it is answered),
+    `applied(change)` after each one made, so a run that stops abruptly still knows what it wrote."""
     dns = session.dns(zone.subscription)
     done: list[Change] = []
     for attempt in range(MAX_CONFLICT_RETRIES + 1):
         try:
             for change in plan.writes:
+                session.checkpoint()
+                writing(change)
                 if change.action is Action.DELETE:
                     assert change.expected_etag is not None, "a delete is planned from a read set"
                     dns.delete(
@@ -260,9 +265,12 @@ def apply_plan(
                     assert change.after is not None
                     dns.write(zone, change.after, expected_etag=change.expected_etag)
                     say(f"wrote  {change.after.type:<5} {change.after.name}")
+                writing(None)
                 done.append(change)
+                applied(change)
             return Applied(plan, tuple(done))
         except ConflictError as err:
+            writing(None)
             if replan is None:
                 rs = change.record_set
                 refused = RefusedError(
@@ -279,6 +287,7 @@ def apply_plan(
                 return Applied(plan, tuple(done), again)
             plan = again
         except AcsDnsError as err:
+            writing(None)
             return Applied(plan, tuple(done), Outcome.failed(err))
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -327,6 +336,13 @@ def check_served(
     while not delegation.delegated and session.clock() + interval <= settle_until:
         session.sleep(interval)
         delegation = checker.delegation(zone.name, zone.name_servers)
+    if not delegation.delegated and delegation.state is DelegationState.NO_ANSWER:
+        raise TimedOutError(
+            f"the DNS checks got no answer, so whether zone {zone.name} is delegated is unknown: "
+            f"{delegation.detail}",
+            "give --dns-server a resolver that answers from here, or leave it out to use the system "
+            "resolver; the records are written, so a re-run only checks and verifies",
+        )
     if not delegation.delegated:
         raise VerificationFailedError(
             f"zone {zone.name} is not delegated to Azure DNS, so ACS cannot see the records: "
@@ -369,15 +385,19 @@ def start_verification(
     states: States,
     *,
     say: Say = _silent,
+    on_started: Callable[[VerificationKind], None] = lambda kind: None,
 ) -> Started:
-    """Start verification of each kind that is not Verified (including kinds that failed before)."""
+    """Start verification of each kind that is not Verified (including kinds that failed before).
+    `on_started(kind)` is told as each one is accepted."""
     comm = session.communication(target.subscription)
     states = dict(states)
     started: list[VerificationKind] = []
     try:
         for kind in v.kinds_to_start(kinds, states):
+            session.checkpoint()
             comm.start_verification(target.resource_group, target.email_service, target.domain, kind)
             started.append(kind)
+            on_started(kind)
             states[kind] = v.KindState("VerificationRequested")
             say(f"started {kind} verification")
     except AcsDnsError as err:
@@ -385,63 +405,41 @@ def start_verification(
     return Started(tuple(started), states)
 
 
-@dataclass(frozen=True)
-class Polled:
-    """The states last read and how verification ended (verified, failed, timed out, or an error)."""
+def state_lines(kinds: list[VerificationKind], before: States, after: States) -> list[str]:
+    """The progress lines for the kinds whose state changed between two reads."""
+    lines = []
+    for kind in kinds:
+        new = after.get(kind, v.NOT_STARTED)
+        if new != before.get(kind):
+            lines.append(f"{kind}: {new.status}" + (f" ({new.error_code})" if new.error_code else ""))
+    return lines
 
-    states: States
-    outcome: Outcome
 
-
-def poll_verification(
-    session: Session,
-    target: DomainTarget,
-    kinds: list[VerificationKind],
-    states: States,
-    *,
-    deadline: float,
-    poll_first: float,
-    poll_max: float,
-    say: Say = _silent,
-) -> Polled:
-    """Read the states with backoff until every kind is terminal or the deadline would pass."""
-    comm = session.communication(target.subscription)
-    delay = 0.0
-    try:
-        while True:
-            try:
-                domain = comm.get_domain(target.resource_group, target.email_service, target.domain)
-            except EmailDomainNotFoundError as err:
-                raise NotFoundError(f"email domain {target.domain} disappeared while verifying") from err
-            for kind in kinds:
-                new = domain.states.get(kind, v.NOT_STARTED)
-                if new != states.get(kind):
-                    say(f"{kind}: {new.status}" + (f" ({new.error_code})" if new.error_code else ""))
-            states = dict(domain.states)
-            if v.all_terminal(kinds, states):
-                break
-            delay = v.next_poll_delay(delay, first=poll_first, maximum=poll_max)
-            if session.clock() + delay > deadline:
-                waiting = [k for k in kinds if not states.get(k, v.NOT_STARTED).terminal]
-                raise TimedOutError(
-                    f"verification of {target.domain} not finished within --timeout: still waiting for "
-                    + ", ".join(f"{k} ({states.get(k, v.NOT_STARTED).status})" for k in waiting),
-                    "re-run acs-dns later (it starts nothing twice), or raise --timeout",
-                )
-            say(f"next poll in {delay:g}s")  # bookkeeping for the progress display, not a state change
-            session.sleep(delay)
-    except AcsDnsError as err:
-        return Polled(states, Outcome.failed(err))
+def verification_outcome(
+    target: DomainTarget, kinds: list[VerificationKind], states: States
+) -> Outcome | None:
+    """How verification ended once every kind is terminal (Verified or failed); None while it is not."""
+    if not v.all_terminal(kinds, states):
+        return None
     failed = v.failed_kinds(kinds, states)
     if failed:
         detail = ", ".join(f"{k} ({states[k].error_code or 'no error code'})" for k in failed)
-        return Polled(
-            states,
-            Outcome.failed(
-                VerificationFailedError(
-                    f"verification failed for {target.domain}: {detail}",
-                    "the records are served as ACS asked; re-run acs-dns to start verification again",
-                )
-            ),
+        return Outcome.failed(
+            VerificationFailedError(
+                f"verification failed for {target.domain}: {detail}",
+                "the records are served as ACS asked; re-run acs-dns to start verification again",
+            )
         )
-    return Polled(states, Outcome.done(Result.VERIFIED, "every type Verified"))
+    return Outcome.done(Result.VERIFIED, "every type Verified")
+
+
+def verification_timed_out(target: DomainTarget, kinds: list[VerificationKind], states: States) -> Outcome:
+    """The Outcome of a domain whose next status poll would come after the run's deadline."""
+    waiting = [k for k in kinds if not states.get(k, v.NOT_STARTED).terminal]
+    return Outcome.failed(
+        TimedOutError(
+            f"verification of {target.domain} not finished within --timeout: still waiting for "
+            + ", ".join(f"{k} ({states.get(k, v.NOT_STARTED).status})" for k in waiting),
+            "re-run acs-dns later (it starts nothing twice), or raise --timeout",
+        )
+    )

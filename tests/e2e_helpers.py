@@ -25,6 +25,7 @@ from typer.testing import CliRunner, Result
 
 from acs_sandbox import Sandbox
 from provisioner.azure.credentials import SandboxCredential
+from provisioner.azure.pacing import PacerLimits
 from provisioner.cli import app
 from provisioner.model import OWNER_METADATA_KEY
 
@@ -37,6 +38,8 @@ DKIM1_TARGET = "selector1-azurecomm-prod-net._domainkey.azurecomm.net"
 DKIM2_TARGET = "selector2-azurecomm-prod-net._domainkey.azurecomm.net"
 ACS_INCLUDE = "include:spf.protection.outlook.com"
 KINDS = ["Domain", "SPF", "DKIM", "DKIM2"]
+UNPACED = PacerLimits(read_burst=1e6, reads_per_second=1e6, write_burst=1e6, writes_per_second=1e6)
+"""Client-side pacer limits for runs against a sandbox that does not throttle: no wait for ARM's budgets."""
 
 
 def token(n: int = 8) -> str:

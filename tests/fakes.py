@@ -213,7 +213,10 @@ class FakeEmailService:
         self.calls.append("list_domains")
         self._key(resource_group, email_service, "")
         prefix = (resource_group.lower(), email_service.lower())
-        return [d for k, d in self.domains.items() if k[:2] == prefix]
+        keys = [k for k in self.domains if k[:2] == prefix]
+        for key in keys:
+            self._settle(key)
+        return [self.domains[k] for k in keys]
 
     def create_domain(self, resource_group: str, email_service: str, domain: str) -> EmailDomain:
         self.calls.append("create_domain")

@@ -507,7 +507,9 @@ def test_ctrl_c_exits_130_and_reports_what_was_written(tmp_path: Path, stderr_is
 
         def writes_done() -> bool:
             if terminal is not None:
-                return len(wrote_lines(terminal.plain())) >= expected_writes
+                # only whole progress lines: the live status line repeats the latest one as "domain: wrote"
+                seen = {w for w in wrote_lines(terminal.plain()) if w[0] in CTRL_C_DOMAINS}
+                return len(seen) >= expected_writes
             return watch.count(PUT_RECORD_SET) >= expected_writes
 
         out, err = "", ""
@@ -582,3 +584,129 @@ def test_ctrl_c_exits_130_and_reports_what_was_written(tmp_path: Path, stderr_is
 
 def report_statuses(report: dict[str, Any]) -> dict[str, str]:
     return {k: v["status"] for k, v in report["verification"].items()}
+
+
+# ---- 3. stopped abruptly after the first write: the report still lists what was written --------------
+def after_first_write(
+    sb: Sandbox, config: Path, act: Callable[[subprocess.Popen], None], extra: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, str, str, float]:
+    """Start the CLI, call `act(process)` as soon as the sandbox has answered a record-set write;
+    (process, stdout, stderr, seconds from `act` to exit)."""
+    watch = LogWatch(sb)
+    proc = subprocess.Popen(
+        [*command(sb, config), *extra],
+        env=child_env(sb),
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        until = time.monotonic() + 30
+        while watch.count(PUT_RECORD_SET) < 1 and proc.poll() is None and time.monotonic() < until:
+            time.sleep(0.005)
+        if watch.count(PUT_RECORD_SET) < 1:
+            proc.kill()
+            out, err = proc.communicate(timeout=10)
+            pytest.fail(f"no write happened\n{describe(proc, out, err)}")
+        acted_at = time.monotonic()
+        act(proc)
+        out, err = proc.communicate(timeout=60)
+        return proc, out, err, time.monotonic() - acted_at
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def send(*signals: signal.Signals) -> Callable[[subprocess.Popen], None]:
+    def act(proc: subprocess.Popen) -> None:
+        for sig in signals:
+            proc.send_signal(sig)
+            time.sleep(0.02)
+
+    return act
+
+
+def owned_record_sets(world: World, domain: str) -> set[str]:
+    """The record sets of `domain` that acs-dns wrote, as the zone holds them: "TXT m1", "CNAME ..."."""
+    stored = zone_records(world, ZONE_A)
+    name = domain.removesuffix("." + ZONE_A)
+    token = world.token_of(domain)
+    found = set()
+    if [token] in (stored.get((name, "TXT")) or {}).get("values", []):
+        found.add(f"TXT {name}")
+    for selector in (DKIM1, DKIM2):
+        if (f"{selector}.{name}", "CNAME") in stored:
+            found.add(f"CNAME {selector}.{name}")
+    return found
+
+
+def assert_reports_what_was_written(world: World, doc: dict[str, Any], explain: str) -> None:
+    """Every record set the zone holds from this run is listed as written (or as the one write in flight,
+    sent and not answered when the run stopped), and nothing is listed that the zone does not hold."""
+    reports = {d["domain"]: d for d in doc["domains"]}
+    assert sorted(reports) == sorted(CTRL_C_DOMAINS), explain
+    time.sleep(0.5)  # a write the child sent before it exited lands now
+    listed_anywhere = 0
+    for domain in CTRL_C_DOMAINS:
+        report = reports[domain]
+        written = set(report["written"])
+        in_flight = set(re.findall(r"the write of (\S+ \S+) was sent", report["message"]))
+        owned = owned_record_sets(world, domain)
+        assert written <= owned, (domain, report, owned)
+        assert owned <= written | in_flight, (domain, report, owned)
+        if not owned and not in_flight:
+            assert report["result"] in ("interrupted", "verified"), (domain, report)
+        listed_anywhere += len(written | in_flight)
+        if report["result"] == "interrupted":
+            assert report["hint"], report
+    assert listed_anywhere >= 1, explain
+
+
+@pytest.mark.parametrize(
+    ("signals", "code"),
+    [([signal.SIGINT, signal.SIGINT], 130), ([signal.SIGTERM], 143)],
+    ids=["ctrl-c-twice", "sigterm"],
+)
+def test_stopped_after_the_first_write_reports_every_write(
+    tmp_path: Path, signals: list[signal.Signals], code: int
+) -> None:
+    """Ctrl-C twice in quick succession (stop now), or SIGTERM (how CI cancels a job), right after the first
+    record-set write: exit 130 / 143 within seconds, one JSON document that lists, for every domain, the
+    record sets it wrote, however far it got."""
+    config = write_config(tmp_path / "domains.toml", CTRL_C_DOMAINS)
+    with Sandbox(SandboxOptions(latency_ms=60, verify_delay=30)) as sb, seed_ctrl_c(sb) as world:
+        proc, out, err, took = after_first_write(sb, config, send(*signals))
+        explain = describe(proc, out, err)
+
+        assert proc.returncode == code, explain
+        assert took < 5, f"{took:.1f}s from the signal to exit\n{explain}"
+        assert "Traceback" not in err, explain
+        doc = json.loads(out)
+        assert doc["exit_code"] == code, explain
+        assert_reports_what_was_written(world, doc, explain)
+
+
+def test_arm_vanishing_after_a_write_is_not_a_usage_error(tmp_path: Path) -> None:
+    """Exit 2 means "nothing was sent": Azure Resource Manager going away after a write is a timeout (7),
+    and the report still lists what was written."""
+    config = write_config(tmp_path / "domains.toml", CTRL_C_DOMAINS[:3])
+    with Sandbox(SandboxOptions(latency_ms=60)) as sb, seed_ctrl_c(sb):
+
+        def arm_goes_away(proc: subprocess.Popen) -> None:
+            assert sb._arm is not None
+            sb._arm.stop()  # the DNS server stays
+            sb._arm = None
+
+        proc, out, err, _ = after_first_write(sb, config, arm_goes_away, ("--timeout", "6"))
+        written_before = [
+            e for e in list(sb.app.log.entries) if e.route == PUT_RECORD_SET and 0 < e.status < 400
+        ]
+        explain = describe(proc, out, err)
+        doc = json.loads(out)
+        assert proc.returncode == doc["exit_code"] == 7, explain
+        assert all(d["exit_code"] != 2 for d in doc["domains"]), explain
+        listed = sum(len(d["written"]) for d in doc["domains"])
+        assert listed >= 1 and len(written_before) >= 1, explain

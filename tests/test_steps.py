@@ -3,6 +3,7 @@ Each failure is data: an Outcome with the documented exit code, never an excepti
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 import pytest
@@ -13,10 +14,12 @@ from provisioner.errors import ConflictError, ExitCode
 from provisioner.model import RecordSet, RecordType, TxtRecord, VerificationKind
 from provisioner.options import RunOptions
 from provisioner.plan import Action, Change, Plan
-from provisioner.reconcile import apply_saved_plan, plan_domain, provision_domain
-from provisioner.report import Outcome, Result
+from provisioner.reconcile import apply_saved_plan, plan_domain, provision_domain, settle
+from provisioner.report import DomainReport, Outcome, Result
 from provisioner.runner import run_in_session
+from provisioner.session import Session
 from provisioner.verification import KindState
+from provisioner.verifying import Awaiting, followed_by
 from tests.fakes import FakeWorld, acs_records, email_domain
 
 K = VerificationKind
@@ -25,6 +28,11 @@ ZONE = "contoso.test"
 FAST = RunOptions(timeout=60, propagation_timeout=5, poll_first=1, poll_max=2, dns_interval=1)
 SPF = "v=spf1 include:spf.protection.outlook.com -all"
 TOKEN_VALUE = "ms-domain-verification=tok"
+
+
+def provisioned(session: Session, target, options: RunOptions = FAST, deadline: float = 60) -> DomainReport:  # type: ignore[no-untyped-def]
+    """provision_domain run to its end in this thread (verification polled here)."""
+    return settle(session, provision_domain(session, target, options, deadline))
 
 
 @pytest.fixture
@@ -49,7 +57,7 @@ def test_provision_writes_the_records_keeps_foreign_values_and_verifies(world: F
     world.dns.put(zone, RecordSet("mail", RecordType.TXT, 300, txt=(TxtRecord(("team=1",)),)))
     target = world.target(DOMAIN)
 
-    report = provision_domain(world.session([target]), target, FAST, deadline=60)
+    report = provisioned(world.session([target]), target)
 
     assert (report.result, report.exit_code) == (Result.VERIFIED, ExitCode.OK), report.message
     assert txt_texts(world, "mail") == ["team=1", TOKEN_VALUE, SPF]
@@ -68,11 +76,11 @@ def test_provision_writes_the_records_keeps_foreign_values_and_verifies(world: F
 
 def test_rerun_on_a_verified_domain_writes_nothing(world: FakeWorld) -> None:
     target = world.target(DOMAIN)
-    provision_domain(world.session([target]), target, FAST, deadline=60)
+    provisioned(world.session([target]), target)
     world.dns.calls.clear()
     world.comm.calls.clear()
 
-    report = provision_domain(world.session([target]), target, FAST, deadline=60)
+    report = provisioned(world.session([target]), target)
 
     assert report.result is Result.VERIFIED and report.written == []
     assert world.dns.calls == ["list_zones", "list_record_sets"]
@@ -160,7 +168,9 @@ def test_one_domain_failing_does_not_stop_the_others(world: FakeWorld) -> None:
         ("other.contoso.test", ExitCode.NOT_FOUND),
         (DOMAIN, ExitCode.OK),
     ]
-    assert world.comm.calls.count("list_domains") == 1  # one listing for the two domains of one service
+    # one listing reads both domains of the service first (the missing one is confirmed by a GET); one more
+    # listing per verification poll round (here one)
+    assert world.comm.calls.count("list_domains") == 2 and world.comm.calls.count("get_domain") == 1
 
 
 def _planned(world: FakeWorld) -> tuple[Plan, list]:  # type: ignore[type-arg]
@@ -275,6 +285,12 @@ def test_check_served_times_out_naming_what_is_not_served(world: FakeWorld) -> N
     assert f"TXT mail.{ZONE}" in outcome.message
 
 
+def _awaiting(session: Session, target, kinds, states, deadline: float) -> Awaiting:  # type: ignore[no-untyped-def]
+    report = session.report(target)
+    report.kinds, report.states = list(kinds), dict(states)
+    return Awaiting(report, deadline, poll_first=1, poll_max=2)
+
+
 def test_poll_verification_failed_and_timed_out(world: FakeWorld) -> None:
     target = world.target(DOMAIN)
     kinds = [K.DOMAIN, K.SPF]
@@ -284,29 +300,50 @@ def test_poll_verification_failed_and_timed_out(world: FakeWorld) -> None:
     started = steps.start_verification(world.session(), target, kinds, {})
     assert started.started == (K.DOMAIN, K.SPF) and started.outcome is None
 
-    polled = steps.poll_verification(
-        world.session(), target, kinds, started.states, deadline=60, poll_first=1, poll_max=2
-    )
-    assert polled.outcome.exit_code is ExitCode.VERIFICATION_FAILED
-    assert "SPF (TxtNotFound)" in polled.outcome.message
+    session = world.session()
+    polled = settle(session, _awaiting(session, target, kinds, started.states, deadline=60))
+    assert polled.exit_code is ExitCode.VERIFICATION_FAILED
+    assert "SPF (TxtNotFound)" in polled.message
 
     world.comm.decide = lambda kind: KindState("VerificationInProgress")
     steps.start_verification(world.session(), target, kinds, polled.states)
-    slow = steps.poll_verification(world.session(), target, kinds, {}, deadline=10, poll_first=1, poll_max=2)
+    session = world.session()
+    slow = settle(session, _awaiting(session, target, kinds, {}, deadline=world.clock.now + 10))
     assert (
-        slow.outcome.exit_code is ExitCode.TIMED_OUT
-        and "still waiting for SPF (VerificationInProgress)" in slow.outcome.message
+        slow.exit_code is ExitCode.TIMED_OUT
+        and "still waiting for SPF (VerificationInProgress)" in slow.message
     )
-    assert world.clock.now <= 10
+    assert world.clock.now <= 10 + 10
+
+
+def test_domains_waiting_on_one_service_are_polled_together_by_listing(world: FakeWorld) -> None:
+    """Verification states of the waiting domains of one email service come from one listing per round,
+    not one GET per domain; each domain still ends on its own states."""
+    names = [f"m{i}.{ZONE}" for i in range(6)]
+    for name in names:
+        world.comm.add("rg-email", "contoso-email", email_domain(name, acs_records(name)))
+    world.comm.decide = lambda kind: KindState("Verified")
+    targets = [world.target(n) for n in names]
+    world.comm.calls.clear()
+    # the real clock: the fake ports answer at once, so every domain waits before the first poll is due
+    session = Session(lambda sub: world.dns, lambda sub: world.comm, world.checker)  # type: ignore[arg-type]
+    session.prepare(targets)
+    options = RunOptions(timeout=60, poll_first=0.3, poll_max=0.3, dns_interval=0.01)
+
+    reports = run_in_session(session, targets, options, parallel=2, command=provision_domain)
+
+    assert [r.result for r in reports] == [Result.VERIFIED] * len(names), [r.message for r in reports]
+    assert world.comm.calls.count("get_domain") == 0
+    assert world.comm.calls.count("list_domains") == 2, world.comm.calls  # the first read, one poll round
 
 
 def test_a_stopped_session_ends_the_wait_as_interrupted_keeping_what_was_written(world: FakeWorld) -> None:
     world.comm.decide = lambda kind: KindState("VerificationInProgress")
     target = world.target(DOMAIN)
     session = world.session([target])
-    session.progress = lambda t, line: session.stopped.set() if line.startswith("started") else None
+    session.progress = lambda t, line: session.stop() if line.startswith("waiting for verification") else None
 
-    report = provision_domain(session, target, FAST, deadline=60)
+    report = provisioned(session, target)
 
     assert (report.result, report.exit_code) == (Result.INTERRUPTED, ExitCode.INTERRUPTED)
     assert len(report.written) == 3 and report.started == [K.DOMAIN, K.SPF, K.DKIM, K.DKIM2]
@@ -319,8 +356,91 @@ def test_a_saved_plan_is_applied_as_is_then_verified(world: FakeWorld) -> None:
     saved = replace(target, zone=ZONE, zone_resource_group="rg-dns")
     world.dns.calls.clear()
 
-    report = apply_saved_plan({saved: plan_report.plan})(world.session([saved]), saved, FAST, 60)
+    session = world.session([saved])
+    report = settle(session, apply_saved_plan({saved: plan_report.plan})(session, saved, FAST, 60))
 
     assert report.result is Result.VERIFIED, report.message
     assert report.plan == plan_report.plan and len(report.written) == 3
     assert world.dns.calls == ["get_zone", "write", "write", "write"]  # applied from the plan, not re-read
+
+
+def test_a_bug_in_one_domain_ends_it_with_exit_1_saying_what_it_wrote_and_the_others_finish(
+    world: FakeWorld,
+) -> None:
+    good, buggy = world.target(DOMAIN), world.target("other.contoso.test")
+
+    def command(session: Session, target, options: RunOptions, deadline: float):  # type: ignore[no-untyped-def]
+        if target is buggy:
+            session.report(target).written.append("TXT other")
+            raise RuntimeError("boom")
+        return provision_domain(session, target, options, deadline)
+
+    reports = run_in_session(world.session(), [buggy, good], FAST, command=command)
+
+    assert [(r.result, r.exit_code) for r in reports] == [
+        (Result.ERROR, ExitCode.UNEXPECTED),
+        (Result.VERIFIED, ExitCode.OK),
+    ]
+    assert reports[0].written == ["TXT other"] and "boom" in reports[0].message
+    assert isinstance(reports[0].error, RuntimeError)  # --debug prints its traceback
+
+
+def test_a_run_of_many_domains_says_how_far_it_is_every_hundred_domains(world: FakeWorld) -> None:
+    names = [f"p{i}.{ZONE}" for i in range(250)]
+    for name in names:
+        world.comm.add("rg-email", "contoso-email", email_domain(name, acs_records(name)))
+    targets = [world.target(n) for n in names]
+
+    run_in_session(world.session(targets), targets, RunOptions(dry_run=True), command=plan_domain)
+
+    run_lines = [line for line in world.lines if line.startswith("run: ")]
+    assert run_lines[0].startswith("run: 250 domains, 16 at a time"), run_lines
+    assert [line.split()[1] for line in run_lines[1:3]] == ["100/250", "200/250"], run_lines
+
+
+def test_work_after_the_wait_runs_on_a_worker_and_wrappers_see_the_final_report(world: FakeWorld) -> None:
+    """A command may continue after verification (`Awaiting.then`): that work gets a worker again (it
+    works against Azure), and a wrapper registered with `when_done` sees the report once all is done."""
+    target = world.target(DOMAIN)
+    seen: list[tuple[str, str]] = []
+    final: list[DomainReport] = []
+
+    def command(session: Session, target, options: RunOptions, deadline: float):  # type: ignore[no-untyped-def]
+        out = provision_domain(session, target, options, deadline)
+        assert isinstance(out, Awaiting)
+
+        def then(report: DomainReport) -> DomainReport:
+            seen.append((threading.current_thread().name, str(report.result)))
+            report.notes.append("linked")
+            return report
+
+        continued = followed_by(out, then)
+        assert isinstance(continued, Awaiting)
+        continued.when_done(final.append)
+        return continued
+
+    reports = run_in_session(world.session([target]), [target], FAST, command=command)
+
+    assert seen == [("acs-dns worker 0", "verified")]
+    assert final == reports and reports[0].notes == ["linked"]
+
+
+def test_a_domain_still_running_past_the_deadline_is_cut_off_with_what_it_wrote(world: FakeWorld) -> None:
+    """Every wait and ARM request ends by the run's deadline; should a domain still run past it, the run
+    ends anyway (exit 7), saying what that domain wrote and that the others never started."""
+    first, second = world.target(DOMAIN), world.target("other.contoso.test")
+    release = threading.Event()
+
+    def command(session: Session, target, options: RunOptions, deadline: float):  # type: ignore[no-untyped-def]
+        session.report(target).written.append("TXT mail")
+        world.clock.now = deadline + 5  # stuck past the deadline (a fake clock: no real wait)
+        release.wait(10)
+        return session.report(target)
+
+    session = world.session()
+    reports = run_in_session(session, [first, second], FAST, parallel=1, command=command)
+    release.set()
+
+    assert [(r.result, r.exit_code) for r in reports] == [(Result.TIMED_OUT, ExitCode.TIMED_OUT)] * 2
+    assert reports[0].written == ["TXT mail"] and "written: TXT mail" in reports[0].message
+    assert "before this domain started: nothing written" in reports[1].message

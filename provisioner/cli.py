@@ -278,7 +278,14 @@ ProgressInterval = Annotated[
     ),
 ]
 Parallel = Annotated[
-    int, typer.Option(min=1, max=64, metavar="N", help="Domains processed at once.", rich_help_panel=_B)
+    int,
+    typer.Option(
+        min=1,
+        max=64,
+        metavar="N",
+        help="Domains working against Azure at once (waiting for verification does not count).",
+        rich_help_panel=_B,
+    ),
 ]
 PollInterval = Annotated[
     float,

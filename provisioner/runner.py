@@ -168,9 +168,10 @@ def run_in_session(
                 continue  # cancelled by a stop
             try:
                 out = command(session, targets[i], options, deadline) if job is None else job()
+                settle(i, out)
             except Exception as exc:  # a bug: this domain ends with exit 1, still saying what it wrote
-                out = _unexpected(session, targets[i], exc)
-            settle(i, out)
+                if not results[i].done():  # and the worker lives on: a dead worker would hang the run
+                    results[i].set_result(_unexpected(session, targets[i], exc))
 
     ticker = _Ticker(session, targets, results, started_at)
     finished = _Finished(results, ticker)
@@ -229,7 +230,10 @@ class _Finished:
 
 
 def _unexpected(session: Session, target: DomainTarget, exc: Exception) -> DomainReport:
-    report = session.live(target) or DomainReport(target)
+    try:
+        report = session.live(target) or DomainReport(target)
+    except Exception:  # the session itself is broken: report the domain from scratch
+        report = DomainReport(target)
     written = ", ".join(report.written) or "nothing"
     message = f"unexpected {type(exc).__name__}: {exc} (written before it: {written})"
     hint = "run with --debug for a traceback, and report it"

@@ -75,6 +75,8 @@ class Session:
         self._record_sets: dict[tuple[str, str, str], dict[str, RecordSets]] = {}  # zone -> name -> sets
         self._key_locks: dict[object, threading.Lock] = {}
         self._dns_reader = dns_reader
+        self._reports: dict[DomainTarget, DomainReport] = {}
+        self._pollers: VerificationPollers | None = None
 
     @property
     def dns_reader(self) -> DnsReader:
@@ -86,8 +88,6 @@ class Session:
 
                 self._dns_reader = DnsLookup(self.checker.servers)
             return self._dns_reader
-        self._reports: dict[DomainTarget, DomainReport] = {}
-        self._pollers: VerificationPollers | None = None
 
     # ---- progress, reports -----------------------------------------------------------------------------
     def sayer(self, target: DomainTarget) -> Callable[[str], None]:

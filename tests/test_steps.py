@@ -444,3 +444,27 @@ def test_a_domain_still_running_past_the_deadline_is_cut_off_with_what_it_wrote(
     assert [(r.result, r.exit_code) for r in reports] == [(Result.TIMED_OUT, ExitCode.TIMED_OUT)] * 2
     assert reports[0].written == ["TXT mail"] and "written: TXT mail" in reports[0].message
     assert "before this domain started: nothing written" in reports[1].message
+
+
+def test_a_broken_wait_ends_that_domain_with_exit_1_instead_of_hanging_the_run(
+    world: FakeWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug past the command (here: handing the domain to its poller) must not kill the worker silently,
+    which would leave the run waiting forever: the domain ends with exit 1, the others finish."""
+    other = "news.contoso.test"
+    world.comm.add("rg-email", "contoso-email", email_domain(other, acs_records(other)))
+    session = world.session()
+
+    class BrokenPollers:
+        def add(self, *args: object) -> None:
+            raise RuntimeError("poller bug")
+
+    monkeypatch.setattr(type(session), "pollers", property(lambda self: BrokenPollers()))
+    reports = run_in_session(
+        session, [world.target(DOMAIN), world.target(other)], FAST, parallel=1, command=provision_domain
+    )
+    assert [(r.target.domain, r.exit_code) for r in reports] == [
+        (DOMAIN, ExitCode.UNEXPECTED),
+        (other, ExitCode.UNEXPECTED),
+    ]
+    assert all("poller bug" in r.message and "TXT" in r.message for r in reports)  # what it wrote is named

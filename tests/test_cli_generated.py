@@ -19,7 +19,6 @@ same cases every time. Run it longer (and with fresh random cases) with:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import Result
 
@@ -55,7 +54,12 @@ RANDOM = os.environ.get("ACS_DNS_FUZZ_RANDOM") == "1"
 COMMANDS = ("provision", "plan", "check", "records", "verify", "deprovision")
 # what a run that is not refused may end with (README, Exit codes): not 1 (unexpected), not 2 (usage)
 RUN_CODES = {0, 3, 4, 5, 6, 7, 8}
-CREDENTIAL_VARIABLES = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH")
+CREDENTIAL_VARIABLES = (
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+)
 DIR = "{dir}"  # the example's own directory, filled in when the case runs
 SUB_MARK = "{sub}"  # the world's subscription
 ZONE_MARK = "{zone}"
@@ -97,7 +101,9 @@ class Case:
     changes: tuple[Change, ...] = ()
 
     def with_change(self, change: Change, *args: str, **env: str | None) -> Case:
-        return replace(self, args=(*self.args, *args), env=(*self.env, *env.items()), changes=(*self.changes, change))
+        return replace(
+            self, args=(*self.args, *args), env=(*self.env, *env.items()), changes=(*self.changes, change)
+        )
 
 
 def fill(text: str, where: dict[str, str]) -> str:
@@ -174,7 +180,9 @@ FLAG_CHANGES = [
     neutral("--prune-token"),
     neutral("--communication-service", "acs-missing"),
     neutral("--cloud", "china"),
-    neutral("--auth", "environment"),  # no AZURE_* credential variables (run_case unsets them): exit 3  # --arm-endpoint (from the environment) wins
+    neutral(
+        "--auth", "environment"
+    ),  # no AZURE_* credential variables (run_case unsets them): exit 3  # --arm-endpoint (from the environment) wins
     neutral("--timeout", "inf"),
     neutral("--out", f"{DIR}/plan.json"),
     bad("--nope"),
@@ -227,7 +235,7 @@ WEIRD_TEXT = st.one_of(
 
 
 def value_kind(param: object) -> str | None:
-    """"choice" or "number" for an option whose value the parser checks, else None (typer's own options
+    """ "choice" or "number" for an option whose value the parser checks, else None (typer's own options
     describe their type in type_descriptor; click's in .type)."""
     desc = getattr(param, "type_descriptor", None)
     if desc is not None:
@@ -347,7 +355,13 @@ CONFIG_CHANGES: dict[str, st.SearchStrategy[ConfigValue]] = {
     ),
     "wrong type": _values(
         "wrong type",
-        [("name", "5"), ("takeover", '"yes"'), ("senders", '"donotreply"'), ("zone", "[1]"), ("spf_hardfail", "1")],
+        [
+            ("name", "5"),
+            ("takeover", '"yes"'),
+            ("senders", '"donotreply"'),
+            ("zone", "[1]"),
+            ("spf_hardfail", "1"),
+        ],
         True,
     ),
     "bad value": _values(
@@ -450,7 +464,9 @@ def config_case(draw: st.DrawFn, command: str, label: str, clean: bool) -> Case:
     names = [dict(e).get("name") for e in config.entries]
     if len(names) == 2 and names[0] is not None and names[0] == names[1]:
         # a domain listed twice, at the second name's line (unless another change spoils either entry)
-        made.append((1, "name", Change("listed twice", None if made else True, ("listed twice",), config=True)))
+        made.append(
+            (1, "name", Change("listed twice", None if made else True, ("listed twice",), config=True))
+        )
     text, where = config.render()
     changes = []
     for table, key, change in made:
@@ -466,7 +482,14 @@ def config_case(draw: st.DrawFn, command: str, label: str, clean: bool) -> Case:
     return Case(command, tuple(args), files=(("domains.toml", data),), changes=tuple(changes))
 
 
-OUTPUTS = [[], ["--output", "json"], ["-o", "json"], ["--output=json"], ["-o", "markdown"], ["--output", "text"]]
+OUTPUTS = [
+    [],
+    ["--output", "json"],
+    ["-o", "json"],
+    ["--output=json"],
+    ["-o", "markdown"],
+    ["--output", "text"],
+]
 
 
 @st.composite
@@ -478,7 +501,9 @@ def cases(draw: st.DrawFn) -> Case:
     if with_config:
         case = draw(config_case(command, label, clean))
         if not clean and draw(st.integers(0, 4)) == 0:
-            case = case.with_change(Change("--domain with --config", True, ("--domain",)), "--domain", "x.example")
+            case = case.with_change(
+                Change("--domain with --config", True, ("--domain",)), "--domain", "x.example"
+            )
     else:
         by_env = draw(st.integers(0, 3)) == 0
         case = Case(command, tuple(base_args(command, label, by_env)))
@@ -486,7 +511,9 @@ def cases(draw: st.DrawFn) -> Case:
             subs = [SUB_MARK, SUB_MARK.upper()] + ([] if clean else [None, "my-sub", " " + SUB_MARK])
             sub = draw(st.sampled_from(subs))
             markers = ("--subscription",) if sub is None else ("--subscription", sub.strip())
-            change = Change(f"AZURE_SUBSCRIPTION_ID={sub!r}", sub not in (SUB_MARK, SUB_MARK.upper()), markers)
+            change = Change(
+                f"AZURE_SUBSCRIPTION_ID={sub!r}", sub not in (SUB_MARK, SUB_MARK.upper()), markers
+            )
             case = case.with_change(change, AZURE_SUBSCRIPTION_ID=sub)
     flags = draw(flag_changes(command, with_config, clean))
     output = draw(st.sampled_from(OUTPUTS))
@@ -549,7 +576,9 @@ def run_case(fuzz: Fuzz, case: Case) -> Result:
         for name, data in case.files:
             (directory / name).write_bytes(fill_bytes(data, where))
         args = [fill(a, where) for a in case.args]
-        env = dict.fromkeys(CREDENTIAL_VARIABLES) | {k: None if v is None else fill(v, where) for k, v in case.env}
+        env = dict.fromkeys(CREDENTIAL_VARIABLES) | {
+            k: None if v is None else fill(v, where) for k, v in case.env
+        }
         before = counters(fuzz.sb)["total"]
         result = invoke(fuzz.sb, args, env)
         sent = counters(fuzz.sb)["total"] - before
@@ -569,7 +598,9 @@ def check_property(case: Case, args: list[str], result: Result, sent: int, where
     """The property (module docstring) for one run: `sent` is how many requests reached the sandbox."""
     said = flat(result.stdout + "\n" + result.stderr)
     context = f"case {case}\nexit {result.exit_code}, {sent} requests sent\nstdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
-    assert result.exception is None or isinstance(result.exception, SystemExit), f"{result.exception!r}\n{context}"
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"{result.exception!r}\n{context}"
+    )
     assert "Traceback" not in result.stdout + result.stderr, context
     if json_requested(args):
         document(result)  # exactly one JSON document, valid against `acs-dns schema`
@@ -584,7 +615,9 @@ def check_property(case: Case, args: list[str], result: Result, sent: int, where
             missing = [c for c in content if c not in named]
             assert not missing, f"config problems not reported at once: {missing}\n{context}"
     else:
-        assert result.exit_code in RUN_CODES, f"exit {result.exit_code} is not a documented outcome\n{context}"
+        assert result.exit_code in RUN_CODES, (
+            f"exit {result.exit_code} is not a documented outcome\n{context}"
+        )
 
 
 @settings(
@@ -592,9 +625,123 @@ def check_property(case: Case, args: list[str], result: Result, sent: int, where
     deadline=None,
     derandomize=not RANDOM,
     database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
 )
 @given(case=cases())
 def test_any_command_line_runs_or_is_refused_before_sending(fuzz: Fuzz, case: Case) -> None:
     result = run_case(fuzz, case)
     event(f"{case.command}: exit {result.exit_code}")  # shown by --hypothesis-show-statistics
+
+
+# ---- regressions: the bad inputs issue 11 lists, and what the generator found ------------------------------
+def explicit(
+    fuzz: Fuzz,
+    args: list[str],
+    env: dict[str, str | None] | None = None,
+    refused: tuple[str, ...] = (),
+    **files: bytes,
+) -> Result:
+    """Run one hand-written case through the same property: refused (exit 2, nothing sent, naming every
+    one of `refused`) when `refused` is given, else run. `files` land in the case's directory."""
+    change = Change("hand-written", bool(refused), refused)
+    return run_case(
+        fuzz, Case(args[0], tuple(args), tuple((env or {}).items()), tuple(files.items()), (change,))
+    )
+
+
+def target(label: str = "mail", sub: str = SUB_MARK) -> list[str]:
+    return [
+        "--subscription",
+        sub,
+        "-g",
+        EMAIL_RG,
+        "--email-service",
+        EMAIL_SERVICE,
+        "--domain",
+        f"{label}.{ZONE_MARK}",
+    ]
+
+
+PLAN = ["plan", "--auth", "sandbox", "--dns-server", "{dns}"]
+
+
+def test_a_config_saved_with_a_utf8_bom_is_accepted(fuzz: Fuzz) -> None:
+    config = f'[defaults]\nsubscription = "{SUB_MARK}"\nresource_group = "{EMAIL_RG}"\n'
+    config += f'email_service = "{EMAIL_SERVICE}"\n[[domain]]\nname = "mail.{ZONE_MARK}"\n'
+    before = counters(fuzz.sb)["total"]
+    result = explicit(
+        fuzz,
+        [*PLAN, "--config", CONFIG_FILE, "-o", "json"],
+        **{"domains.toml": b"\xef\xbb\xbf" + config.encode()},
+    )
+    assert result.exit_code == 0, result.output
+    assert [d["domain"] for d in document(result)["domains"]] == [f"mail.{fuzz.zone}"]
+    assert counters(fuzz.sb)["total"] > before  # it ran: read the domain and the zone
+
+
+def test_bad_utf8_in_a_config_names_the_file_and_line(fuzz: Fuzz) -> None:
+    config = f'[defaults]\nsubscription = "{SUB_MARK}"\n# caf\xe9\n'.encode("latin-1")
+    refused = (f"{CONFIG_FILE} is not UTF-8 text: byte 0xe9 at line 3",)
+    result = explicit(fuzz, [*PLAN, "--config", CONFIG_FILE], refused=refused, **{"domains.toml": config})
+    assert result.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_a_ca_bundle_naming_a_missing_file_is_exit_2_naming_it(fuzz: Fuzz, variable: str) -> None:
+    env = {"REQUESTS_CA_BUNDLE": None, variable: f"{DIR}/no-such-ca.pem"}
+    result = explicit(fuzz, [*PLAN, *target()], env, refused=(variable, "no-such-ca.pem", "does not exist"))
+    assert "fix:" in result.stderr
+
+
+def test_a_ca_bundle_naming_a_missing_file_in_a_real_process(fuzz: Fuzz, tmp_path: Path) -> None:
+    """The same through the installed entry point: one message, its fix, exit 2, and no traceback."""
+    env = {
+        **os.environ,
+        "ACS_DNS_ARM_ENDPOINT": fuzz.sb.arm_endpoint,
+        "REQUESTS_CA_BUNDLE": str(tmp_path / "ca.pem"),
+    }
+    args = [fill(a, fuzz.where) for a in [*PLAN, *target()]]
+    before = counters(fuzz.sb)["total"]
+    done = subprocess.run(
+        [sys.executable, "-m", "provisioner", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"REQUESTS_CA_BUNDLE names '{tmp_path / 'ca.pem'}', which does not exist" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert counters(fuzz.sb)["total"] == before
+
+
+@pytest.mark.parametrize(
+    "guid",
+    [
+        "my-subscription",
+        "0000000-0000-0000-0000-000000000000",
+        "{00000000-0000-0000-0000-000000000000}",
+        "00000000-0000-0000-0000-00000000000g",
+    ],
+)
+def test_a_malformed_subscription_is_exit_2_naming_it(fuzz: Fuzz, guid: str) -> None:
+    named = (f'--subscription: "{guid}" is not a subscription ID',)
+    by_flag = explicit(fuzz, [*PLAN, *target(sub=guid)], refused=named)
+    by_env = explicit(fuzz, [*PLAN, *target()[2:]], {"AZURE_SUBSCRIPTION_ID": guid}, refused=named)
+    config = f'[defaults]\nsubscription = "{guid}"\nresource_group = "{EMAIL_RG}"\nemail_service = "{EMAIL_SERVICE}"\n'
+    config += f'[[domain]]\nname = "mail.{ZONE_MARK}"\n'
+    located = (f'{CONFIG_FILE}:2: [defaults] subscription: "{guid}" is not a subscription ID',)
+    explicit(fuzz, [*PLAN, "--config", CONFIG_FILE], refused=located, **{"domains.toml": config.encode()})
+    assert by_flag.stderr == by_env.stderr  # the variable's value is checked like the flag's
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["https://127.0.0.1:99999", "https://127.0.0.1:port", "https://", "https://:443"]
+)
+def test_an_arm_endpoint_that_can_never_answer_is_exit_2_at_once(fuzz: Fuzz, endpoint: str) -> None:
+    """Found by the generator: these were retried until --timeout and reported as exit 7."""
+    explicit(
+        fuzz,
+        [*PLAN, *target(), "--arm-endpoint", endpoint],
+        refused=(f"--arm-endpoint {endpoint!r} is not a usable URL",),
+    )

@@ -547,6 +547,11 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}", "check the path given to --plan") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{path} is not a plan saved by `acs-dns plan --out`: not UTF-8 text ({exc.reason})",
+            "save a plan again with `acs-dns plan ... --out FILE`",
+        ) from None
 
 
 @app.command()

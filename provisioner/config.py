@@ -173,9 +173,15 @@ def target_from_flags(values: Mapping[str, object]) -> DomainTarget:
 
 def _read_toml(path: Path) -> tuple[str, dict[str, object]]:
     try:
-        text = path.read_text(encoding="utf-8").removeprefix("\ufeff")  # a BOM, as Windows editors save
+        raw = path.read_bytes()
+        text = raw.decode("utf-8").removeprefix("\ufeff")  # a BOM, as Windows editors save
     except UnicodeDecodeError as exc:
-        raise UsageError(f"configuration file {path} is not UTF-8 text: {exc}", "save it as UTF-8") from exc
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise UsageError(
+            f"configuration file {path} is not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line} "
+            f"({exc.reason})",
+            "save it as UTF-8",
+        ) from exc
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise UsageError(

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner.config import DomainTarget
+from provisioner.config import DomainTarget, target_from_flags
 from provisioner.errors import UsageError
 from provisioner.model import RecordSet, RecordType, TxtRecord, VerificationKind
 from provisioner.plan import Action, Change, Plan
@@ -116,7 +116,8 @@ def dumps(saved: list[SavedPlan]) -> str:
 
 
 def loads(text: str, source: str = "plan file") -> list[SavedPlan]:
-    """Read a plan file; anything malformed is a UsageError naming the file (nothing sent)."""
+    """Read a plan file; anything malformed is a UsageError naming the file (nothing sent). Each domain's
+    names are checked as the same flags would be: an edited file cannot send what a flag could not."""
     try:
         body = json.loads(text)
         if body.get("version") != PLAN_FILE_VERSION:
@@ -124,23 +125,26 @@ def loads(text: str, source: str = "plan file") -> list[SavedPlan]:
         saved = []
         for entry in body["plans"]:
             plan = plan_from_dict(entry["plan"])
-            target = DomainTarget(
-                subscription=str(entry["subscription"]),
-                resource_group=str(entry["resource_group"]),
-                email_service=str(entry["email_service"]),
-                domain=str(entry["domain"]),
-                zone=plan.zone,
-                zone_resource_group=plan.zone_resource_group or None,
-                communication_service=entry.get("communication_service"),
-                communication_resource_group=entry.get("communication_resource_group"),
-                prune_token=bool(entry.get("prune_token", False)),
-                senders=tuple(
-                    (str(s["username"]), s.get("display_name")) for s in entry.get("senders") or ()
-                ),
-            )
+            senders = tuple((s["username"], s.get("display_name")) for s in entry.get("senders") or ())
+            given = {
+                "subscription": entry["subscription"],
+                "resource_group": entry["resource_group"],
+                "email_service": entry["email_service"],
+                "name": entry["domain"],
+                "zone": plan.zone,
+                "zone_resource_group": plan.zone_resource_group or None,
+                "communication_service": entry.get("communication_service"),
+                "communication_resource_group": entry.get("communication_resource_group"),
+                "prune_token": entry.get("prune_token"),
+                "senders": senders or None,
+            }
+            try:
+                target = target_from_flags(given)
+            except UsageError as exc:
+                raise ValueError(f"the plan of {entry['domain']!r}: {exc.message}") from None
             saved.append(SavedPlan(target, plan))
         return saved
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise UsageError(
             f"{source} is not a plan saved by `acs-dns plan --out`: {type(exc).__name__}: {exc}",
             "save a plan again with `acs-dns plan ... --out FILE`",

@@ -110,9 +110,12 @@ def _definitions() -> dict[str, Any]:
             "changes": {"type": "array", "items": {"$ref": "#/$defs/change"}},
             "written": {**_STRINGS, "description": "record sets written, as 'TYPE name'"},
             "deleted": {**_STRINGS, "description": "deprovision: record sets deleted, as 'TYPE name'"},
+            "notes": {
+                **_STRINGS,
+                "description": "the link, senders and, for deprovision, what was kept or left",
+            },
             "verification": {"$ref": "#/$defs/verification"},
             "started": {"type": "array", "items": {"enum": kinds}},
-            "notes": {**_STRINGS, "description": "link, senders, and what deprovision kept or left"},
             "result": {"enum": [str(r) for r in Result]},
             "codes": {"type": "array", "items": {"enum": sorted(CODES)}, "description": "finding codes"},
             "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"}},

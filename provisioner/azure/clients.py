@@ -13,6 +13,7 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from provisioner.azure.credentials import make_credential
 from provisioner.azure.deadline import RunDeadline
@@ -49,6 +50,16 @@ def resolve_endpoint(cloud: str | None, arm_endpoint: str | None) -> str:
                 f"--arm-endpoint must be an https:// URL, got {arm_endpoint!r}",
                 "Azure Resource Manager (and the sandbox) only speak HTTPS",
             )
+        try:  # a URL that can never be reached is a usage error, not a timeout after retries
+            parts = urlsplit(arm_endpoint)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 1-65535
+            if not parts.hostname:
+                raise ValueError("no host name")
+        except ValueError as exc:
+            raise UsageError(
+                f"--arm-endpoint {arm_endpoint!r} is not a usable URL ({exc})",
+                "give https://HOST or https://HOST:PORT, e.g. the sandbox's arm_endpoint",
+            ) from None
         return arm_endpoint.rstrip("/")
     name = (cloud or "public").lower()
     if name not in CLOUD_ENDPOINTS:

@@ -216,7 +216,8 @@ def _run_process(sb: Sandbox, *extra: str, env: dict[str, str]) -> subprocess.Co
     installed there too."""
     code = "import sys, tests.conftest; from provisioner.cli import main; sys.argv[0] = 'acs-dns'; main()"
     args = ["provision", "--subscription", "00000000-0000-0000-0000-0000000000aa", "--resource-group", "rg"]
-    args += ["--email-service", "svc", "--domain", "mail.contoso.example", "--output", "json", *extra]
+    args += ["--email-service", "svc", "--domain", "mail.contoso.example", "--output", "json"]
+    args += ["--dns-server", sb.dns_server, *extra]  # the sandbox's resolver answers the probe before writes
     base = {k: v for k, v in os.environ.items() if k not in AZURE_VARS}
     full_env = {**base, "ACS_DNS_ARM_ENDPOINT": sb.arm_endpoint, "REQUESTS_CA_BUNDLE": sb.ca_bundle, **env}
     return subprocess.run(

@@ -489,7 +489,7 @@ def execute(
         for report in reports:
             if report.error is not None:
                 traceback.print_exception(report.error, file=sys.stderr)
-    if renderer is not None:
+    if renderer is not None and common.output != Output.markdown:
         out, err = renderer(command, reports, code, common.json_output)
         typer.echo(err, nl=False, err=True)
         typer.echo(out, nl=False)

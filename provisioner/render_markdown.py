@@ -29,7 +29,12 @@ def verification(report: DomainReport) -> str:
 
 
 def details(report: DomainReport) -> str:
-    return with_fix(report.message, report.hint)
+    """The message and fix, and for `check`/`verify` the findings' codes (errors first)."""
+    text = with_fix(report.message, report.hint)
+    findings = report.diagnosis.findings if report.diagnosis is not None else ()
+    if findings:
+        text += "; findings: " + ", ".join(f"{f.code} ({f.severity})" for f in findings)
+    return text
 
 
 def cell(text: str) -> str:

@@ -472,3 +472,17 @@ def test_many_domains_one_summary(sandbox: Sandbox, many: tuple[str, list[Place]
     assert "3 domain(s): 2 ok, 1 problems; exit 6" in result.stdout
     doc = document(invoke(sandbox, [*base, "--output", "json"]))
     assert [d["result"] for d in doc["domains"]] == ["ok", "problems", "ok"]
+
+
+def test_check_markdown_is_the_ci_table_with_the_findings(sandbox: Sandbox) -> None:
+    """`check --output markdown` prints the same table as plan/provision, the finding codes in the row."""
+    place = Place(sandbox)
+    records = place.right()
+    records[(place.host, "TXT")] = [f"ms-domain-verification={place.token}", SPF.replace("-all", "~all")]
+    place.seed(records)
+    result = invoke(sandbox, place.args("check", "--output", "markdown"))
+    assert_clean_exit(result, 6)
+    assert result.stdout.startswith("### acs-dns check\n")
+    row = next(line for line in result.stdout.splitlines() if line.startswith(f"| {place.domain} |"))
+    assert "problems (exit 6)" in row
+    assert "spf-changed-after-verification (error)" in row  # SPF was Verified, then softened to ~all

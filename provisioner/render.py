@@ -44,7 +44,7 @@ def report_json(report: DomainReport) -> dict[str, Any]:
         "written": list(report.written),
         "verification": {
             str(k): {
-                "status": report.states.get(k, NOT_STARTED).status,
+                "status": report.states.get(k, NOT_STARTED).label,
                 "error_code": report.states.get(k, NOT_STARTED).error_code,
             }
             for k in report.kinds
@@ -106,7 +106,7 @@ def report_text(report: DomainReport) -> str:
         states = []
         for k in report.kinds:
             st = report.states.get(k, NOT_STARTED)
-            states.append(f"{k} {st.status}" + (f" ({st.error_code})" if st.error_code else ""))
+            states.append(f"{k} {st.label}" + (f" ({st.error_code})" if st.error_code else ""))
         lines.append("  verification: " + " · ".join(states))
     lines += [f"  {note}" for note in report.notes]
     lines.append(f"  result: {report.result} (exit {int(report.exit_code)})")

@@ -96,6 +96,7 @@ def _definitions() -> dict[str, Any]:
             "deleted": {**_STRINGS, "description": "deprovision: record sets deleted, as 'TYPE name'"},
             "verification": {"$ref": "#/$defs/verification"},
             "started": {"type": "array", "items": {"enum": kinds}},
+            "notes": {**_STRINGS, "description": "what the run noticed beside its changes"},
             "result": {"enum": [str(r) for r in Result]},
             **outcome,
         },

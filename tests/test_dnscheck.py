@@ -82,7 +82,8 @@ def test_parse_dns_server_rejects_naming_the_flag(text: str) -> None:
     with pytest.raises(UsageError) as info:
         parse_dns_server(text)
     assert "--dns-server" in str(info.value)
-    assert info.value.hint
+    assert info.value.exit_code is ExitCode.USAGE
+    assert info.value.hint is not None and "HOST:PORT" in info.value.hint and "[IPV6]:PORT" in info.value.hint
 
 
 @pytest.mark.parametrize("text", ["10.0.0.2", "10.0.0.2:5353", "[::1]:5300", "::1", "dns.example.net:54"])

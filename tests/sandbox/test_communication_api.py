@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -273,6 +274,7 @@ def test_suppression_lists_and_addresses(client: Any, rg: str) -> None:
 
     address_id = str(uuid.uuid4())
     body = {"properties": {"email": "user@fabrikam.com", "firstName": "Ada", "notes": "bounced"}}
+    before = datetime.now(UTC).replace(microsecond=0)
     address = client.suppression_list_addresses.create_or_update(
         rg, "es", "contoso.com", list_id, address_id, body
     )
@@ -282,7 +284,7 @@ def test_suppression_lists_and_addresses(client: Any, rg: str) -> None:
         None,
         "bounced",
     )
-    assert address.last_modified is not None
+    assert before <= address.last_modified <= datetime.now(UTC)  # when it was written, in UTC
     listed = list(client.suppression_list_addresses.list(rg, "es", "contoso.com", list_id))
     assert [a.email for a in listed] == ["user@fabrikam.com"]
     with pytest.raises(HttpResponseError) as err:

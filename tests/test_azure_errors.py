@@ -242,9 +242,11 @@ def test_each_error_answer_becomes_the_documented_error_with_its_fix(
     subscription = str(uuid.uuid4())
     hook = Answering(subscription, status, code, "no access")
     try:
-        with azure_dns(sandbox, hook, subscription=subscription, retry_total=0) as dns:
-            with pytest.raises(AcsDnsError) as caught:
-                dns.list_zones()
+        with (
+            azure_dns(sandbox, hook, subscription=subscription, retry_total=0) as dns,
+            pytest.raises(AcsDnsError) as caught,
+        ):
+            dns.list_zones()
     finally:
         sandbox.app.hooks.remove(hook)
     assert type(caught.value) is kind

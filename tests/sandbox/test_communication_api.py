@@ -256,6 +256,7 @@ def test_azure_managed_domain_sends_as_do_not_reply_only(client: Any, rg: str) -
 def test_suppression_lists_and_addresses(client: Any, rg: str) -> None:
     make_domain(client, rg, "contoso.com")
     list_id = str(uuid.uuid4())
+    before = datetime.now(UTC).replace(microsecond=0)
     created = client.suppression_lists.create_or_update(
         rg, "es", "contoso.com", list_id, {"properties": {"listName": "DoNotReply"}}
     )
@@ -264,7 +265,9 @@ def test_suppression_lists_and_addresses(client: Any, rg: str) -> None:
         "DoNotReply",
         "United States",
     )
-    assert created.created_time_stamp and created.last_updated_time_stamp
+    created_at = datetime.fromisoformat(created.created_time_stamp)  # the SDK keeps this one a string
+    assert before <= created_at <= datetime.now(UTC)  # when it was created, in UTC
+    assert created.last_updated_time_stamp == created.created_time_stamp
     with pytest.raises(HttpResponseError) as err:  # the list name must be one of the domain's senders
         client.suppression_lists.create_or_update(
             rg, "es", "contoso.com", "l2", {"properties": {"listName": "nobody"}}

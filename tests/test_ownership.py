@@ -139,10 +139,6 @@ def test_a_foreign_dmarc_record_is_refused_then_replaced_and_remembered() -> Non
     with pytest.raises(RefusedError) as caught:
         lifecycle_plan(DOMAIN, ZONE, DESIRED, at([theirs]), dmarc=DMARC)
     assert caught.value.message == (
-        "TXT _dmarc.mail in zone 'contoso.com': TXT _dmarc.mail already holds the DMARC record "
-        "'v=DMARC1; p=reject'; acs-dns will not add a second one (RFC 7489: receivers then apply none) "
-        "nor replace one it did not write"
-    ) or caught.value.message.endswith(
         "TXT _dmarc.mail already holds the DMARC record 'v=DMARC1; p=reject'; acs-dns will not add a second "
         "one (RFC 7489: receivers then apply none) nor replace one it did not write"
     )
@@ -172,7 +168,7 @@ def test_two_dmarc_records_are_refused_naming_the_fix() -> None:
     two = txt("_dmarc.mail", "v=DMARC1; p=reject", "v=DMARC1; p=none; rua=mailto:a@b.example")
     with pytest.raises(RefusedError) as caught:
         lifecycle_plan(DOMAIN, ZONE, DESIRED, at([two]), dmarc="v=DMARC1; p=quarantine", dmarc_replace=True)
-    assert caught.value.message.endswith(
+    assert caught.value.message == (
         "TXT _dmarc.mail already holds 2 DMARC records; RFC 7489 makes receivers apply none of them, and "
         "acs-dns will not guess which one to replace"
     )

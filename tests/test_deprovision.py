@@ -273,3 +273,21 @@ def test_changes_come_in_name_order_with_the_zone() -> None:
     )
     assert result.plan.zone == ZONE
     assert [c.record_set.name for c in result.plan.changes] == ["_dmarc.mail", "mail", f"{DKIM1}.mail"]
+
+
+def test_with_the_email_domain_gone_the_markers_alone_decide() -> None:
+    # no API records: an unmarked SPF include is not even mentioned (nothing says it is this domain's)
+    result = plan_removal(DOMAIN, ZONE, [], {("mail", RecordType.TXT): txt("mail", f"v=spf1 {INCLUDE} -all")})
+    assert (result.plan.changes, result.left) == ((), ())
+    unmarked_dmarc = {("_dmarc.mail", RecordType.TXT): txt("_dmarc.mail", DMARC)}
+    assert plan_removal(DOMAIN, ZONE, [], unmarked_dmarc).left == ()  # DMARC not expected by default
+
+
+def test_an_spf_marked_after_without_before_counts_as_created_by_acs_dns() -> None:
+    held = txt("mail", SPF, GOOGLE, **{SPF_AFTER_KEY: SPF, SPF_ADDED_KEY: INCLUDE})  # before marker lost
+    assert summary(removal(held))[0][2] == (GOOGLE,)
+
+
+def test_everything_left_is_listed_together() -> None:
+    result = removal(txt("mail", f"v=spf1 {INCLUDE} -all"), txt("_dmarc.mail", DMARC), dmarc_expected=True)
+    assert [line.split(":")[0] for line in result.left] == ["TXT mail", "TXT _dmarc.mail"]

@@ -91,3 +91,23 @@ def test_a_bad_value_is_a_usage_error_naming_where_it_came_from_and_the_fix() ->
 
 def test_the_known_tags_are_rfc_7489s() -> None:
     assert KNOWN_TAGS == ("v", "p", "sp", "rua", "ruf", "pct", "adkim", "aspf", "fo", "rf", "ri")
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (
+            "v=DMARC1; p=none; rua=mailto:a@example.com?subject=dmarc",
+            None,
+        ),  # '=' inside a value is the value's
+        ("v=DMARC1; p=no=ne", "p=no=ne is not a policy (none, quarantine or reject)"),
+        (
+            "v=DMARC1; p=none; rua=mailto:a@example.com,dmarc.example.com",  # no space after the comma
+            'rua holds "dmarc.example.com", which is not a URI (e.g. mailto:dmarc@example.com)',
+        ),
+    ],
+)
+def test_values_are_split_at_the_first_equals_sign_and_uris_at_commas(
+    value: str, problem: str | None
+) -> None:
+    assert dmarc_problem(value) == problem

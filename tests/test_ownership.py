@@ -231,3 +231,25 @@ def test_prune_on_a_name_the_plan_does_not_touch_still_removes_the_token() -> No
     plan = lifecycle_plan(DOMAIN, ZONE, DESIRED, at([held]), prune=True)
     change = change_at(plan, "mail")
     assert change.after is not None and [r.text for r in change.after.txt] == [SPF]
+
+
+def test_prune_where_the_plan_writes_nothing_else_at_the_domains_name() -> None:
+    # the API's records without SPF at the domain's name: with --prune-token the plan has nothing to write
+    # there but the token's removal, which it still plans (kinds: Domain)
+    only_token = [d for d in DESIRED if d.kind is K.DOMAIN]
+    held = txt("mail", TOKEN, "keep=me", **{TOKEN_KEY: TOKEN})
+    plan = lifecycle_plan(DOMAIN, ZONE, only_token, at([held]), prune=True)
+    assert [(c.action, c.key, c.kinds, c.notes) for c in plan.changes] == [
+        (
+            Action.UPDATE,
+            ("mail", RecordType.TXT),
+            (K.DOMAIN,),
+            ("removed the verification token (Domain is Verified)",),
+        )
+    ]
+    assert plan.changes[0].after is not None and [r.text for r in plan.changes[0].after.txt] == ["keep=me"]
+    assert (
+        lifecycle_plan(DOMAIN, ZONE, only_token, {}, prune=True).changes == ()
+    )  # nothing there: nothing to do
+    unpruned = lifecycle_plan(DOMAIN, ZONE, only_token, at([held]))
+    assert [(c.action, c.key) for c in unpruned.changes] == [(Action.NOOP, ("mail", RecordType.TXT))]

@@ -253,3 +253,64 @@ def test_prune_where_the_plan_writes_nothing_else_at_the_domains_name() -> None:
     )  # nothing there: nothing to do
     unpruned = lifecycle_plan(DOMAIN, ZONE, only_token, at([held]))
     assert [(c.action, c.key) for c in unpruned.changes] == [(Action.NOOP, ("mail", RecordType.TXT))]
+
+
+DKIM1 = "selector1-azurecomm-prod-net._domainkey"
+TARGET1 = f"{DKIM1}.azurecomm.net"
+WITH_DKIM = desired_records(
+    DOMAIN,
+    ZONE,
+    [
+        VerificationRecord(K.DOMAIN, "TXT", DOMAIN, TOKEN, 3600),
+        VerificationRecord(K.DKIM, "CNAME", DKIM1, TARGET1, 3600),
+    ],
+)
+
+
+def cname_change(current: RecordSet, **flags: bool) -> Change:
+    plan = lifecycle_plan(DOMAIN, ZONE, WITH_DKIM, at([current]), **flags)
+    return next(c for c in plan.changes if c.key == (f"{DKIM1}.mail", RecordType.CNAME))
+
+
+def test_a_takeover_records_the_old_target_and_a_filled_empty_set_records_none() -> None:
+    foreign = RecordSet(f"{DKIM1}.mail", RecordType.CNAME, 3600, cname="old.example.net")
+    with pytest.raises(RefusedError, match="--takeover"):  # never without asking
+        lifecycle_plan(DOMAIN, ZONE, WITH_DKIM, at([foreign]))
+    taken = cname_change(foreign, takeover=True)
+    assert taken.after is not None and taken.after.metadata_dict() == {
+        OWNER_METADATA_KEY: DOMAIN,
+        "acsdns_cname_before": "old.example.net",
+    }
+    empty = RecordSet(f"{DKIM1}.mail", RecordType.CNAME, 3600)
+    filled = cname_change(empty)
+    assert filled.after is not None and filled.after.metadata_dict()["acsdns_cname_before"] == ""
+    owned = RecordSet(
+        f"{DKIM1}.mail",
+        RecordType.CNAME,
+        3600,
+        cname="old.azurecomm.net",
+        metadata={OWNER_METADATA_KEY: DOMAIN},
+    )
+    repaired = cname_change(owned)  # already ours: repointed, nothing new to remember
+    assert repaired.after is not None and repaired.after.metadata_dict() == {OWNER_METADATA_KEY: DOMAIN}
+
+
+def test_prune_on_a_set_written_before_the_markers_removes_the_domains_own_token() -> None:
+    held = txt("mail", TOKEN, SPF)  # no acsdns_ marker at all: the domain's own token is provably its
+    change = change_at(lifecycle_plan(DOMAIN, ZONE, DESIRED, at([held]), prune=True), "mail")
+    assert change.after is not None and [r.text for r in change.after.txt] == [SPF]
+
+
+def test_prune_keeps_the_other_listed_tokens_space_separated() -> None:
+    others = "ms-domain-verification=a ms-domain-verification=b"
+    held = txt("mail", TOKEN, SPF, **{TOKEN_KEY: f"{others} {TOKEN}", SPF_AFTER_KEY: SPF})
+    change = change_at(lifecycle_plan(DOMAIN, ZONE, DESIRED, at([held]), prune=True), "mail")
+    assert change.after is not None and change.after.metadata_dict()[TOKEN_KEY] == others
+
+
+def test_api_records_without_a_domain_record_plan_and_prune_nothing_of_it() -> None:
+    spf_only = [d for d in DESIRED if d.kind is K.SPF]
+    plan = lifecycle_plan(DOMAIN, ZONE, spf_only, {}, prune=True)
+    assert [(c.action, c.key, c.kinds) for c in plan.changes] == [
+        (Action.CREATE, ("mail", RecordType.TXT), (K.SPF,))
+    ]

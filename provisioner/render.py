@@ -36,7 +36,7 @@ def verification_json(report: DomainReport) -> dict[str, dict[str, str | None]]:
     """{kind: {"status", "error_code"}} for each type the domain needs."""
     return {
         str(k): {
-            "status": report.states.get(k, NOT_STARTED).status,
+            "status": report.states.get(k, NOT_STARTED).label,
             "error_code": report.states.get(k, NOT_STARTED).error_code,
         }
         for k in report.kinds
@@ -135,7 +135,7 @@ def verification_text(report: DomainReport) -> str:
     states = []
     for k in report.kinds:
         st = report.states.get(k, NOT_STARTED)
-        states.append(f"{k} {st.status}" + (f" ({st.error_code})" if st.error_code else ""))
+        states.append(f"{k} {st.label}" + (f" ({st.error_code})" if st.error_code else ""))
     return " · ".join(states)
 
 

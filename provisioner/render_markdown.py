@@ -24,7 +24,7 @@ def verification(report: DomainReport) -> str:
     parts = []
     for kind in report.kinds:
         state = report.states.get(kind, NOT_STARTED)
-        parts.append(f"{kind} {state.status}" + (f" ({state.error_code})" if state.error_code else ""))
+        parts.append(f"{kind} {state.label}" + (f" ({state.error_code})" if state.error_code else ""))
     return ", ".join(parts) or "-"
 
 

@@ -3,38 +3,83 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 from provisioner.model import KIND_ORDER, VerificationKind
 
-VERIFIED = "verified"
-FAILED = "verificationfailed"
-IN_FLIGHT = frozenset({"verificationrequested", "verificationinprogress"})
+
+class VerificationStatus(StrEnum):
+    """A verification type's status, spelled as the service spells it (`VerificationStatusRecord.status`,
+    Microsoft.Communication 2025-09-01). The service models it as an extensible string: a value this
+    version does not know becomes UNKNOWN (its spelling stays in `KindState.raw`)."""
+
+    NOT_STARTED = "NotStarted"
+    VERIFICATION_REQUESTED = "VerificationRequested"
+    VERIFICATION_IN_PROGRESS = "VerificationInProgress"
+    VERIFICATION_FAILED = "VerificationFailed"
+    VERIFIED = "Verified"
+    CANCELLATION_REQUESTED = "CancellationRequested"
+    UNKNOWN = "Unknown"
+
+    @classmethod
+    def _missing_(cls, value: object) -> VerificationStatus | None:
+        """Case does not matter: `VerificationStatus("verified")` is VERIFIED."""
+        if isinstance(value, str):
+            return next((m for m in cls if m.value.lower() == value.lower()), None)
+        return None
+
+    @classmethod
+    def parse(cls, raw: str) -> VerificationStatus:
+        """The member for a status as the service sent it; UNKNOWN for a value this version does not know."""
+        try:
+            return cls(raw)
+        except ValueError:
+            return cls.UNKNOWN
+
+
+IN_FLIGHT = frozenset(
+    {VerificationStatus.VERIFICATION_REQUESTED, VerificationStatus.VERIFICATION_IN_PROGRESS}
+)
 
 
 @dataclass(frozen=True)
 class KindState:
-    status: str
+    """One verification type's state. `status` accepts the service's string (any case) and holds the
+    member; `raw` keeps the service's spelling, which is what a user sees for an UNKNOWN status."""
+
+    status: VerificationStatus
     error_code: str | None = None
+    raw: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        raw = self.raw or str(self.status)
+        object.__setattr__(self, "status", VerificationStatus.parse(str(self.status)))
+        object.__setattr__(self, "raw", raw)
+
+    @property
+    def label(self) -> str:
+        """The status as reports show it: the member's value, or the service's own word when UNKNOWN."""
+        return self.raw if self.status is VerificationStatus.UNKNOWN else str(self.status)
 
     @property
     def verified(self) -> bool:
-        return self.status.lower() == VERIFIED
+        return self.status is VerificationStatus.VERIFIED
 
     @property
     def failed(self) -> bool:
-        return self.status.lower() == FAILED
+        return self.status is VerificationStatus.VERIFICATION_FAILED
 
     @property
     def in_flight(self) -> bool:
-        return self.status.lower() in IN_FLIGHT
+        return self.status in IN_FLIGHT
 
     @property
     def terminal(self) -> bool:
         return self.verified or self.failed
 
 
-NOT_STARTED = KindState("NotStarted")
+NOT_STARTED = KindState(VerificationStatus.NOT_STARTED)
 
 
 def ordered(kinds: Iterable[VerificationKind]) -> list[VerificationKind]:

@@ -11,4 +11,4 @@ fi
 .venv/bin/ruff check provisioner acs_sandbox tests bench
 .venv/bin/ruff format --check provisioner acs_sandbox tests bench
 # line coverage of provisioner/ ([tool.coverage] in pyproject.toml); the floor fails the run below it
-.venv/bin/python -m pytest --cov --cov-report=term --cov-fail-under=85 "$@"
+.venv/bin/python -m pytest --cov --cov-report=term --cov-fail-under=95 "$@"

@@ -22,7 +22,16 @@ from provisioner.azure.clients import AzureSettings, Clients
 from provisioner.azure.credentials import SandboxCredential
 from provisioner.azure.dns import AzureDns, Zone
 from provisioner.azure.errors import translate
-from provisioner.errors import AcsDnsError, ExitCode, NotFoundError, TimedOutError, UsageError
+from provisioner.errors import (
+    AcsDnsError,
+    AuthError,
+    ConflictError,
+    ExitCode,
+    NotFoundError,
+    RefusedError,
+    TimedOutError,
+    UsageError,
+)
 from provisioner.model import RecordSet, RecordType, TxtRecord
 from tests.e2e_helpers import World
 
@@ -152,3 +161,106 @@ def test_an_untrusted_certificate_is_a_usage_error_naming_the_endpoint(sandbox: 
         f"cannot open a TLS connection to Azure Resource Manager at {sandbox.arm_endpoint}" in error.message
     )
     assert "REQUESTS_CA_BUNDLE" in (error.hint or "")
+
+
+class Answering:
+    """Answers every request of one subscription with an ARM error (the others pass)."""
+
+    def __init__(self, subscription: str, status: int, code: str, message: str) -> None:
+        self.subscription, self.response = subscription, arm_error(status, code, message)
+
+    def before(self, request: Request) -> Response | None:
+        return self.response if self.subscription in request.path else None
+
+    def after(self, request: Request, response: Response) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind", "exit_code", "message", "hint"),
+    [
+        (
+            403,
+            "AuthorizationFailed",
+            AuthError,
+            ExitCode.AUTH,
+            "permission denied on {what} (AuthorizationFailed): no access",
+            "grant the identity 'DNS Zone Contributor' on the zone and 'Contributor' on the email service "
+            "(see README: Permissions)",
+        ),
+        (
+            401,
+            "InvalidAuthenticationToken",
+            AuthError,
+            ExitCode.AUTH,
+            "authentication failed while reading {what}: (InvalidAuthenticationToken) no access",
+            "sign in (`az login`), or set up managed/workload identity, or choose one with --auth",
+        ),
+        (
+            400,
+            "BadRequest",
+            RefusedError,
+            ExitCode.REFUSED,
+            "Azure refused the change to {what} (BadRequest): no access",
+            None,
+        ),
+        (
+            412,
+            "PreconditionFailed",
+            ConflictError,
+            ExitCode.REFUSED,
+            "{what} was changed by someone else (HTTP 412 PreconditionFailed)",
+            "re-run acs-dns",
+        ),
+        (
+            404,
+            "ResourceGroupNotFound",
+            NotFoundError,
+            ExitCode.NOT_FOUND,
+            "{what} does not exist (ResourceGroupNotFound)",
+            "check the names, subscription and resource group",
+        ),
+        (
+            409,
+            "Conflict",
+            AcsDnsError,
+            ExitCode.UNEXPECTED,
+            "Azure answered HTTP 409 for {what} (Conflict): no access",
+            None,
+        ),
+    ],
+)
+def test_each_error_answer_becomes_the_documented_error_with_its_fix(
+    sandbox: Sandbox,
+    status: int,
+    code: str,
+    kind: type[AcsDnsError],
+    exit_code: ExitCode,
+    message: str,
+    hint: str | None,
+) -> None:
+    subscription = str(uuid.uuid4())
+    hook = Answering(subscription, status, code, "no access")
+    try:
+        with (
+            azure_dns(sandbox, hook, subscription=subscription, retry_total=0) as dns,
+            pytest.raises(AcsDnsError) as caught,
+        ):
+            dns.list_zones()
+    finally:
+        sandbox.app.hooks.remove(hook)
+    assert type(caught.value) is kind
+    assert (caught.value.exit_code, caught.value.hint) == (exit_code, hint)
+    what = f"the DNS zones of subscription {subscription}"
+    assert caught.value.message.splitlines()[0] == message.format(what=what)
+
+
+def test_a_project_error_passes_through_and_anything_else_is_unexpected() -> None:
+    ours = NotFoundError("zone x does not exist", "check the name")
+    assert translate(ours, "the DNS zones") is ours
+    error = translate(KeyError("properties"), "record set TXT 'mail' in zone example.com")
+    assert (type(error), error.exit_code, error.hint) == (AcsDnsError, ExitCode.UNEXPECTED, None)
+    assert (
+        error.message
+        == "unexpected error while accessing record set TXT 'mail' in zone example.com: KeyError: 'properties'"
+    )

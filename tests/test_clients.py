@@ -85,7 +85,7 @@ def test_a_run_ends_by_its_deadline_with_exit_7_naming_the_endpoint_and_the_last
     assert error.exit_code is ExitCode.TIMED_OUT
     assert endpoint in error.message
     assert any(fragment in error.message for fragment in expected), error
-    assert error.hint
+    assert error.hint is not None and "re-run" in error.hint  # the run can be resumed: it says how
 
 
 def test_one_calls_retry_timeout_holds_too_sleeps_included() -> None:

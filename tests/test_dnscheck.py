@@ -82,7 +82,8 @@ def test_parse_dns_server_rejects_naming_the_flag(text: str) -> None:
     with pytest.raises(UsageError) as info:
         parse_dns_server(text)
     assert "--dns-server" in str(info.value)
-    assert info.value.hint
+    assert info.value.exit_code is ExitCode.USAGE
+    assert info.value.hint is not None and "HOST:PORT" in info.value.hint and "[IPV6]:PORT" in info.value.hint
 
 
 @pytest.mark.parametrize("text", ["10.0.0.2", "10.0.0.2:5353", "[::1]:5300", "::1", "dns.example.net:54"])
@@ -187,8 +188,15 @@ def _checker(sb: Sandbox, timeout: float = 2.0) -> DnsChecker:
 
 def _create_zone(client: DnsManagementClient, zone: str) -> list[str]:
     created = client.zones.create_or_update(RG, zone, Zone(location="global"))
-    assert created.name_servers
-    return list(created.name_servers)
+    # the four name servers Azure DNS hands out (one per TLD), which the checks below delegate to
+    servers = list(created.name_servers or ())
+    assert [s.split(".", 1)[1] for s in servers] == [
+        "azure-dns.com.",
+        "azure-dns.net.",
+        "azure-dns.org.",
+        "azure-dns.info.",
+    ], servers
+    return servers
 
 
 def _put_txt(client: DnsManagementClient, zone: str, name: str, *records: list[str]) -> None:

@@ -293,7 +293,14 @@ def test_each_code_from_a_minimal_answer_set(
     finding = result[0]
     assert finding.severity == severity
     assert finding.kind == kind
-    assert finding.message
+    # the message says where to look: the record's name, its verification type, or the silent server
+    assert (
+        finding.name in finding.message
+        or (finding.kind is not None and f"{finding.kind} verification" in finding.message)
+        or " did not answer" in finding.message
+    ), finding.message
+    if finding.severity == "error":  # an error always says what to do
+        assert [step.text for step in finding.fix if step.text.strip()], finding
     assert code in CODES
 
 

@@ -37,3 +37,29 @@ def test_only_the_shell_starts_the_sandbox() -> None:
     }
     assert users <= {f"provisioner/{m}" for m in SHELL_MODULES}
     assert "provisioner/cli.py" in users  # `acs-dns sandbox serve` is the sandbox's entry point
+
+
+def _logging_uses(path: Path) -> list[str]:
+    """Every `logging.<x>(...)` call except `getLogger(__name__)`, as `<x>(<args>)`."""
+    odd = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "logging"
+        ):
+            continue
+        args = [ast.unparse(a) for a in node.args] + [ast.unparse(k) for k in node.keywords]
+        if (node.func.attr, args) != ("getLogger", ["__name__"]):
+            odd.append(f"{node.func.attr}({', '.join(args)})")
+    return odd
+
+
+def test_modules_log_through_their_own_named_logger() -> None:
+    # one logger per module, named after it, so `--debug` (and a user's logging config) can tell them
+    # apart and silence one; only the CLI configures logging, and only for --debug
+    uses = {str(p.relative_to(ROOT)): _logging_uses(p) for p in (ROOT / "provisioner").rglob("*.py")}
+    assert {k: v for k, v in uses.items() if v} == {
+        "provisioner/cli.py": ["basicConfig(level=logging.DEBUG)"]
+    }

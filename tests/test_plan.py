@@ -336,3 +336,120 @@ def test_an_empty_cname_set_is_filled_and_marked_keeping_its_metadata() -> None:
     assert change.after.cname == TARGET1
     assert change.after.metadata_dict() == {"team": "x", OWNER_METADATA_KEY: "mail.example.com"}
     assert change.before is not None and change.before.etag == "e1"
+
+
+# --- what the operator reads: refusals, notes and kinds, word for word ----------------------------------
+
+
+def test_a_cname_where_the_txt_records_go_is_refused_with_the_whole_reason_and_fix() -> None:
+    with pytest.raises(RefusedError) as caught:
+        plan([cname("mail", "elsewhere.example.net")])
+    assert caught.value.message == (
+        "TXT mail in zone 'example.com': a CNAME record set (-> elsewhere.example.net) already exists at "
+        "'mail', and a CNAME cannot share its name with the TXT records Azure Communication Services needs"
+    )
+    assert caught.value.hint == "remove the CNAME at 'mail' (or use another email domain), then re-run"
+
+
+def test_other_record_types_at_a_dkim_name_are_all_named_in_the_refusal() -> None:
+    current = [RecordSet(f"{DKIM1}.mail", RecordType.MX), RecordSet(f"{DKIM1}.mail", RecordType.A)]
+    with pytest.raises(RefusedError) as caught:
+        plan(current)
+    assert caught.value.message == (
+        f"CNAME {DKIM1}.mail in zone 'example.com': A and MX record set(s) already exist at "
+        f"'{DKIM1}.mail', and the DKIM CNAME cannot share its name with any other record "
+        "(--takeover does not change that)"
+    )
+    assert caught.value.hint == (
+        f"remove the A and MX record set(s) at '{DKIM1}.mail' if nothing needs them, then re-run"
+    )
+
+
+def test_a_foreign_cname_refusal_reads_whole() -> None:
+    with pytest.raises(RefusedError) as caught:
+        plan([cname(f"{DKIM1}.mail", "someone-else.example.net")])
+    assert caught.value.message == (
+        f"CNAME {DKIM1}.mail in zone 'example.com': the CNAME at '{DKIM1}.mail' points to "
+        f"someone-else.example.net, not {TARGET1}, and is not managed by acs-dns"
+    )
+    assert caught.value.hint == (
+        "check that nothing else uses it, then re-run with --takeover to let acs-dns replace it"
+    )
+
+
+def test_several_refusals_are_one_message_a_line_each_with_its_fix() -> None:
+    current = [cname("mail", "elsewhere.example.net"), cname(f"{DKIM1}.mail", "someone-else.example.net")]
+    with pytest.raises(RefusedError) as caught:
+        plan(current)
+    assert caught.value.message.splitlines() == [
+        "acs-dns refuses to change zone 'example.com' for 2 reasons:",
+        "  - TXT mail: a CNAME record set (-> elsewhere.example.net) already exists at 'mail', and a CNAME "
+        "cannot share its name with the TXT records Azure Communication Services needs",
+        "    fix: remove the CNAME at 'mail' (or use another email domain), then re-run",
+        f"  - CNAME {DKIM1}.mail: the CNAME at '{DKIM1}.mail' points to someone-else.example.net, not "
+        f"{TARGET1}, and is not managed by acs-dns",
+        "    fix: check that nothing else uses it, then re-run with --takeover to let acs-dns replace it",
+    ]
+    assert caught.value.hint is None  # each reason carries its own fix
+
+
+def test_refusals_and_changes_are_ordered_by_name_ignoring_case() -> None:
+    # '_' sorts before letters in lower case and after them in upper case: the order is the lower-case one
+    desired = wanted(dmarc=True)
+    result = make_plan("mail.example.com", "example.com", desired, [])
+    assert [c.key[0] for c in result.changes] == ["_dmarc.mail", "mail", f"{DKIM1}.mail", f"{DKIM2}.mail"]
+    blocked = [cname("_dmarc.mail", "x.example.net"), cname("mail", "y.example.net")]
+    with pytest.raises(RefusedError) as caught:
+        make_plan("mail.example.com", "example.com", desired, blocked)
+    message = caught.value.message
+    assert message.index("- TXT _dmarc.mail:") < message.index("- TXT mail:")
+
+
+def test_a_created_dkim_cname_keeps_the_ttl_azure_gives() -> None:
+    records = [VerificationRecord(K.DKIM, "CNAME", DKIM1, TARGET1, 600)]
+    desired = desired_records("mail.example.com", "example.com", records)
+    [change] = make_plan("mail.example.com", "example.com", desired, []).changes
+    assert (change.action, change.after.ttl, change.kinds) == (Action.CREATE, 600, (K.DKIM,))
+
+
+def test_every_cname_change_names_its_verification_type_and_why() -> None:
+    at = f"{DKIM1}.mail"
+    cases = {
+        "noop": cname(at, TARGET1, metadata=dict(MARK)),
+        "owned": cname(at, "old.azurecomm.net", metadata=dict(MARK)),
+        "empty": RecordSet(at, RecordType.CNAME),
+        "foreign": cname(at, "someone-else.example.net"),
+    }
+    got = {
+        case: change_at(plan([before], takeover=True), at, RecordType.CNAME) for case, before in cases.items()
+    }
+    assert {case: (c.action, c.kinds, c.notes) for case, c in got.items()} == {
+        "noop": (Action.NOOP, (K.DKIM,), ()),
+        "owned": (Action.UPDATE, (K.DKIM,), ("target changed",)),
+        "empty": (Action.UPDATE, (K.DKIM,), ("filled an empty CNAME record set",)),
+        "foreign": (Action.UPDATE, (K.DKIM,), ("taken over (was -> someone-else.example.net)",)),
+    }
+
+
+def test_an_empty_cname_set_has_no_value_to_show() -> None:
+    empty = RecordSet(f"{DKIM1}.mail", RecordType.CNAME, etag="e1")
+    change = change_at(plan([empty]), f"{DKIM1}.mail", RecordType.CNAME)
+    assert (change.before_values, change.after_values) == ((), (TARGET1,))
+    assert change.summary() == (f"+ {TARGET1}",)
+
+
+@pytest.mark.parametrize(
+    ("action", "before", "after", "needs"),
+    [
+        (Action.UPDATE, None, cname("x", "t"), "a update change needs the record set as read (before)"),
+        (Action.NOOP, None, cname("x", "t"), "a noop change needs the record set as read (before)"),
+        (Action.UPDATE, cname("x", "t"), None, "a update change needs the record set to store (after)"),
+        (Action.CREATE, None, None, "a create change needs the record set to store (after)"),
+    ],
+)
+def test_a_change_without_the_sets_it_needs_is_a_programming_error(
+    action: Action, before: RecordSet | None, after: RecordSet | None, needs: str
+) -> None:
+    with pytest.raises(ValueError) as caught:
+        Change(action, before, after, (K.DKIM,))
+    assert str(caught.value) == needs

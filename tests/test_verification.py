@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from provisioner.model import VerificationKind as K
 from provisioner.verification import (
     NOT_STARTED,
     KindState,
+    VerificationStatus,
     all_terminal,
     all_verified,
     failed_kinds,
@@ -56,6 +59,36 @@ def test_kind_state_keeps_the_error_code() -> None:
 def test_not_started_is_neither_terminal_nor_in_flight() -> None:
     assert NOT_STARTED.status == "NotStarted"
     assert not (NOT_STARTED.terminal or NOT_STARTED.in_flight or NOT_STARTED.verified or NOT_STARTED.failed)
+
+
+# --- the status is an enum; the service's spelling stays readable ---------------------------------------
+def test_every_status_the_api_defines_is_a_member_with_the_services_spelling() -> None:
+    # VerificationStatusRecord.status in Microsoft.Communication 2025-09-01 (Domains.json)
+    spec = ["NotStarted", "VerificationRequested", "VerificationInProgress", "VerificationFailed"]
+    spec += ["Verified", "CancellationRequested"]
+    assert [KindState(s).status.value for s in spec] == spec
+    assert all(isinstance(KindState(s).status, VerificationStatus) for s in spec)
+
+
+def test_a_status_compares_equal_to_the_services_string_and_keeps_it_in_json() -> None:
+    state = KindState("verified")  # any case parses to the member
+    assert state.status is VerificationStatus.VERIFIED
+    assert state.status == "Verified"  # StrEnum: code comparing with the string keeps working
+    assert json.dumps({"status": state.status}) == '{"status": "Verified"}'
+    assert state == KindState("Verified")  # the spelling it came in does not make another state
+
+
+def test_a_status_the_api_version_does_not_know_is_unknown_not_a_crash() -> None:
+    state = KindState("VerificationPaused", "SomethingNew")
+    assert state.status is VerificationStatus.UNKNOWN
+    assert (state.label, state.error_code) == ("VerificationPaused", "SomethingNew")  # shown as sent
+    assert not (state.verified or state.failed or state.in_flight or state.terminal)
+    assert kinds_to_start([K.DOMAIN], {K.DOMAIN: state}) == [K.DOMAIN]  # not waited for: started again
+
+
+def test_a_known_status_is_labelled_with_the_members_spelling() -> None:
+    assert KindState("VERIFICATIONFAILED").label == "VerificationFailed"
+    assert KindState(VerificationStatus.VERIFICATION_REQUESTED).label == "VerificationRequested"
 
 
 # --- which types to start -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ and verification states."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from provisioner.azure.errors import translate
@@ -13,16 +14,33 @@ from provisioner.ports import EmailDomainNotFoundError
 from provisioner.verification import KindState
 
 
+class DomainManagement(StrEnum):
+    """Who manages the email domain's DNS (`DomainManagement`, Microsoft.Communication 2025-09-01). The
+    service models it as an extensible string: a value this version does not know becomes UNKNOWN."""
+
+    AZURE_MANAGED = "AzureManaged"
+    CUSTOMER_MANAGED = "CustomerManaged"
+    CUSTOMER_MANAGED_IN_EXCHANGE_ONLINE = "CustomerManagedInExchangeOnline"
+    UNKNOWN = "Unknown"
+
+    @classmethod
+    def parse(cls, raw: str) -> DomainManagement:
+        return next((m for m in cls if m.value.lower() == raw.lower()), cls.UNKNOWN)
+
+
 @dataclass(frozen=True)
 class EmailDomain:
     name: str
     resource_id: str
-    domain_management: str  # AzureManaged, CustomerManaged, CustomerManagedInExchangeOnline
+    domain_management: DomainManagement  # a string is parsed (any case; UNKNOWN when not known)
     records: tuple[VerificationRecord, ...] = ()
     states: dict[VerificationKind, KindState] = field(default_factory=dict)
     from_sender_domain: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     data_location: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "domain_management", DomainManagement.parse(str(self.domain_management)))
 
 
 def to_email_domain(sdk: Any) -> EmailDomain:

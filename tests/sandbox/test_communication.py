@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -89,6 +90,7 @@ def retry_seconds(headers: Any) -> float:
 
 # ---- email services ---------------------------------------------------------------------------------
 def test_email_service_create_get_replace_delete(client: Any, sandbox: Sandbox, rg: str) -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
     created = make_service(client, rg)
     assert created.id == f"{rg_path(rg)}/emailServices/es"
     assert (created.name, created.type, created.location) == (
@@ -98,7 +100,8 @@ def test_email_service_create_get_replace_delete(client: Any, sandbox: Sandbox, 
     )
     assert created.data_location == "United States"
     assert created.provisioning_state == "Succeeded"
-    assert created.system_data.created_at is not None
+    assert before <= created.system_data.created_at <= datetime.now(UTC)  # when it was created, in UTC
+    assert created.system_data.last_modified_at == created.system_data.created_at
     got = client.email_services.get(rg, "es")
     assert got.as_dict() == created.as_dict()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -255,6 +256,7 @@ def test_azure_managed_domain_sends_as_do_not_reply_only(client: Any, rg: str) -
 def test_suppression_lists_and_addresses(client: Any, rg: str) -> None:
     make_domain(client, rg, "contoso.com")
     list_id = str(uuid.uuid4())
+    before = datetime.now(UTC).replace(microsecond=0)
     created = client.suppression_lists.create_or_update(
         rg, "es", "contoso.com", list_id, {"properties": {"listName": "DoNotReply"}}
     )
@@ -263,7 +265,9 @@ def test_suppression_lists_and_addresses(client: Any, rg: str) -> None:
         "DoNotReply",
         "United States",
     )
-    assert created.created_time_stamp and created.last_updated_time_stamp
+    created_at = datetime.fromisoformat(created.created_time_stamp)  # the SDK keeps this one a string
+    assert before <= created_at <= datetime.now(UTC)  # when it was created, in UTC
+    assert created.last_updated_time_stamp == created.created_time_stamp
     with pytest.raises(HttpResponseError) as err:  # the list name must be one of the domain's senders
         client.suppression_lists.create_or_update(
             rg, "es", "contoso.com", "l2", {"properties": {"listName": "nobody"}}
@@ -273,6 +277,7 @@ def test_suppression_lists_and_addresses(client: Any, rg: str) -> None:
 
     address_id = str(uuid.uuid4())
     body = {"properties": {"email": "user@fabrikam.com", "firstName": "Ada", "notes": "bounced"}}
+    before = datetime.now(UTC).replace(microsecond=0)
     address = client.suppression_list_addresses.create_or_update(
         rg, "es", "contoso.com", list_id, address_id, body
     )
@@ -282,7 +287,7 @@ def test_suppression_lists_and_addresses(client: Any, rg: str) -> None:
         None,
         "bounced",
     )
-    assert address.last_modified is not None
+    assert before <= address.last_modified <= datetime.now(UTC)  # when it was written, in UTC
     listed = list(client.suppression_list_addresses.list(rg, "es", "contoso.com", list_id))
     assert [a.email for a in listed] == ["user@fabrikam.com"]
     with pytest.raises(HttpResponseError) as err:

@@ -116,7 +116,6 @@ def _definitions() -> dict[str, Any]:
             },
             "verification": {"$ref": "#/$defs/verification"},
             "started": {"type": "array", "items": {"enum": kinds}},
-            "notes": {**_STRINGS, "description": "what the run noticed beside its changes"},
             "result": {"enum": [str(r) for r in Result]},
             "codes": {"type": "array", "items": {"enum": sorted(CODES)}, "description": "finding codes"},
             "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"}},

@@ -346,7 +346,8 @@ def test_a_cname_where_the_txt_records_go_is_refused_with_the_whole_reason_and_f
         plan([cname("mail", "elsewhere.example.net")])
     assert caught.value.message == (
         "TXT mail in zone 'example.com': a CNAME record set (-> elsewhere.example.net) already exists at "
-        "'mail', and a CNAME cannot share its name with the TXT records Azure Communication Services needs"
+        "'mail', and a CNAME cannot share its name with the TXT records Azure Communication Services needs "
+        "[cname-at-domain]"
     )
     assert caught.value.hint == "remove the CNAME at 'mail' (or use another email domain), then re-run"
 
@@ -370,7 +371,7 @@ def test_a_foreign_cname_refusal_reads_whole() -> None:
         plan([cname(f"{DKIM1}.mail", "someone-else.example.net")])
     assert caught.value.message == (
         f"CNAME {DKIM1}.mail in zone 'example.com': the CNAME at '{DKIM1}.mail' points to "
-        f"someone-else.example.net, not {TARGET1}, and is not managed by acs-dns"
+        f"someone-else.example.net, not {TARGET1}, and is not managed by acs-dns [dkim-wrong-target]"
     )
     assert caught.value.hint == (
         "check that nothing else uses it, then re-run with --takeover to let acs-dns replace it"
@@ -384,10 +385,10 @@ def test_several_refusals_are_one_message_a_line_each_with_its_fix() -> None:
     assert caught.value.message.splitlines() == [
         "acs-dns refuses to change zone 'example.com' for 2 reasons:",
         "  - TXT mail: a CNAME record set (-> elsewhere.example.net) already exists at 'mail', and a CNAME "
-        "cannot share its name with the TXT records Azure Communication Services needs",
+        "cannot share its name with the TXT records Azure Communication Services needs [cname-at-domain]",
         "    fix: remove the CNAME at 'mail' (or use another email domain), then re-run",
         f"  - CNAME {DKIM1}.mail: the CNAME at '{DKIM1}.mail' points to someone-else.example.net, not "
-        f"{TARGET1}, and is not managed by acs-dns",
+        f"{TARGET1}, and is not managed by acs-dns [dkim-wrong-target]",
         "    fix: check that nothing else uses it, then re-run with --takeover to let acs-dns replace it",
     ]
     assert caught.value.hint is None  # each reason carries its own fix

@@ -130,13 +130,13 @@ def finding_lines(finding: Finding, indent: str = "  ") -> list[str]:
     return lines
 
 
-def verification_text(report: DomainReport) -> str:
+def verification_text(report: DomainReport, separator: str = " · ") -> str:
     """ "Domain Verified · SPF NotStarted · ..." for each type the domain needs."""
     states = []
     for k in report.kinds:
         st = report.states.get(k, NOT_STARTED)
         states.append(f"{k} {st.label}" + (f" ({st.error_code})" if st.error_code else ""))
-    return " · ".join(states)
+    return separator.join(states)
 
 
 def report_text(report: DomainReport) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from provisioner.render import failed, failures_first, totals_line, with_fix
+from provisioner.render import failed, failures_first, totals_line, verification_text, with_fix
 from provisioner.report import DomainReport
-from provisioner.verification import NOT_STARTED
 
 
 def changed(report: DomainReport) -> str:
@@ -21,11 +20,7 @@ def changed(report: DomainReport) -> str:
 
 
 def verification(report: DomainReport) -> str:
-    parts = []
-    for kind in report.kinds:
-        state = report.states.get(kind, NOT_STARTED)
-        parts.append(f"{kind} {state.label}" + (f" ({state.error_code})" if state.error_code else ""))
-    return ", ".join(parts) or "-"
+    return verification_text(report, ", ") or "-"
 
 
 def details(report: DomainReport) -> str:

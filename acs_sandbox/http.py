@@ -13,8 +13,10 @@ import json
 import re
 import socket
 import ssl
+import sys
 import threading
 import time
+import traceback
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -193,6 +195,13 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
+        except Exception:  # a sandbox bug: answer as ARM does (500), log it, and show the traceback
+            traceback.print_exc(file=sys.stderr)
+            response = arm_error(
+                500,
+                "InternalServerError",
+                "The server encountered an internal error. Please retry the request.",
+            )
         if not request.path.startswith(ADMIN_PREFIX):
             app.log.add(
                 LogEntry(
@@ -231,7 +240,12 @@ class _Server(ThreadingHTTPServer):
     app: ArmApp
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hangs up mid-request (killed, timed out) is normal here: no traceback."""
+        """A client that hangs up mid-request (killed, timed out) is normal here: no traceback. Anything
+        else is a sandbox bug that would otherwise only show as a closed connection: print it."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError, ssl.SSLError)):
+            return
+        traceback.print_exc(file=sys.stderr)
 
 
 class ArmApp:

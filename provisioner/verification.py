@@ -111,8 +111,13 @@ def failed_kinds(
     return [k for k in ordered(kinds) if states.get(k, NOT_STARTED).failed]
 
 
-def next_poll_delay(previous: float, *, first: float, maximum: float) -> float:
-    """Backoff between status polls: start at `first`, grow by half each time, never beyond `maximum`."""
-    if previous <= 0:
-        return first
-    return min(maximum, previous * 1.5)
+POLL_LATENESS = 0.1
+"""A status poll comes at most this share of the time waited so far after the previous one."""
+
+
+def next_poll_delay(waited: float, *, first: float, maximum: float) -> float:
+    """The delay before the next status poll, `waited` seconds into the wait: `first`, until a tenth of
+    the time waited is longer, never beyond `maximum`. So a type that turns terminal at time t is seen by
+    t + min(maximum, max(first, t/10)): never more than a tenth late once the wait is longer than
+    10 × `first`, while a long wait still costs at most one poll per `maximum` seconds."""
+    return min(maximum, max(first, waited * POLL_LATENESS))

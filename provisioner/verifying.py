@@ -4,9 +4,9 @@ A domain whose only remaining work is waiting for its verification types to beco
 over as an `Awaiting` instead of holding a worker: `--parallel` bounds the domains working against Azure,
 not those waiting. One poller per email service reads the states of all its waiting domains per round:
 one listing of the service's domains (one request per 100 domains) when that is cheaper than a GET per
-waiting domain, else those GETs. Each domain keeps its own backoff (5 s growing to 30 s by default) and
-deadline; a round serves every waiting domain, and rounds of one service are at least half the shortest
-first delay apart. A stopped run (Ctrl-C, SIGTERM) wakes the pollers, which end every waiting domain at once.
+waiting domain, else those GETs. Each domain keeps its own poll delay (5 s, until a tenth of the time it
+has waited is longer, at most 30 s by default: `verification.next_poll_delay`) and deadline; a round
+serves every waiting domain, and rounds of one service are at least half the shortest first delay apart. A stopped run (Ctrl-C, SIGTERM) wakes the pollers, which end every waiting domain at once.
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ class _Waiter:
     due: float
     delay: float
     states: steps.States = field(default_factory=dict)
+    since: float = 0.0  # when the wait began (the session's clock)
 
 
 class _ServicePoller:
@@ -179,7 +180,7 @@ class _ServicePoller:
             w.states = dict(found)
             outcome = steps.verification_outcome(target, kinds, w.states)
             if outcome is None and w.due <= now:
-                w.delay = v.next_poll_delay(w.delay, first=a.poll_first, maximum=a.poll_max)
+                w.delay = v.next_poll_delay(now - w.since, first=a.poll_first, maximum=a.poll_max)
                 w.due = now + w.delay
                 if w.due > a.deadline:
                     outcome = steps.verification_timed_out(target, kinds, w.states)
@@ -241,7 +242,7 @@ class VerificationPollers:
         # a first poll that would come after the deadline comes at once, to report the states as they are
         due = first if first <= awaiting.deadline else now
         self.session.progress(awaiting.report.target, f"next poll in {due - now:g}s")
-        return _Waiter(awaiting, done, due, awaiting.poll_first, dict(awaiting.report.states))
+        return _Waiter(awaiting, done, due, awaiting.poll_first, dict(awaiting.report.states), since=now)
 
     def add(self, awaiting: Awaiting, done: Callable[[Awaiting, DomainReport], None]) -> None:
         """Wait for `awaiting` on its service's poller thread; `done(awaiting, report)` is called once the

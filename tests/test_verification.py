@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from provisioner.model import VerificationKind as K
 from provisioner.verification import (
@@ -148,26 +150,36 @@ def test_failed_kinds_in_verification_order() -> None:
 
 
 # --- polling backoff ------------------------------------------------------------------------------------
-def test_backoff_starts_at_first_grows_by_half_and_stops_at_maximum() -> None:
-    delays, delay = [], 0.0
-    for _ in range(7):
-        delay = next_poll_delay(delay, first=5.0, maximum=30.0)
-        delays.append(delay)
-    assert delays == [5.0, 7.5, 11.25, 16.875, 25.3125, 30.0, 30.0]
+def test_polls_come_every_first_seconds_then_every_tenth_of_the_wait_at_most_maximum_apart() -> None:
+    times, t = [], 0.0
+    while t < 400:
+        t += next_poll_delay(t, first=5.0, maximum=30.0)
+        times.append(round(t, 3))
+    assert times[:11] == [5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0, 55.0]
+    assert times[11:14] == [60.5, 66.55, 73.205]  # a tenth of the time waited
+    assert all(b - a == 30.0 for a, b in zip(times[-4:-1], times[-3:], strict=True))  # the ceiling
 
 
-@pytest.mark.parametrize("previous", [0.0, -1.0])
-def test_backoff_restarts_at_first_when_there_was_no_previous_delay(previous: float) -> None:
-    assert next_poll_delay(previous, first=2.0, maximum=10.0) == 2.0
+def test_a_short_first_delay_and_a_low_ceiling_are_kept() -> None:
+    assert next_poll_delay(0.0, first=0.2, maximum=10.0) == 0.2
+    assert next_poll_delay(1.0, first=0.2, maximum=10.0) == 0.2
+    assert next_poll_delay(50.0, first=0.2, maximum=10.0) == 5.0
+    assert next_poll_delay(500.0, first=0.2, maximum=10.0) == 10.0
 
 
-def test_backoff_never_exceeds_maximum_even_from_a_large_previous_delay() -> None:
-    assert next_poll_delay(100.0, first=5.0, maximum=30.0) == 30.0
-    assert next_poll_delay(20.0, first=5.0, maximum=30.0) == 30.0  # 30 exactly: min, not above
-    assert next_poll_delay(19.0, first=5.0, maximum=30.0) == 28.5
-
-
-def test_backoff_grows_from_small_delays_too() -> None:
-    # sub-second delays (tests, --poll settings) grow like any other; only "no previous delay" restarts
-    assert next_poll_delay(1.0, first=0.2, maximum=10.0) == 1.5
-    assert next_poll_delay(0.5, first=0.2, maximum=10.0) == 0.75
+@settings(max_examples=300, deadline=None)
+@given(
+    done_at=st.floats(min_value=0.0, max_value=3600.0),
+    first=st.floats(min_value=1.0, max_value=60.0),
+    maximum=st.floats(min_value=1.0, max_value=120.0),
+)
+def test_a_state_change_is_seen_at_most_a_tenth_of_the_wait_late(
+    done_at: float, first: float, maximum: float
+) -> None:
+    """Whenever a type turns terminal, the next poll comes within min(maximum, max(first, a tenth of the
+    time waited)): within 1.1x of the time it took, once that is longer than 10 x first."""
+    maximum = max(first, maximum)
+    t = 0.0
+    while t < done_at:
+        t += next_poll_delay(t, first=first, maximum=maximum)
+    assert t - done_at <= min(maximum, max(first, done_at / 10)) + 1e-9

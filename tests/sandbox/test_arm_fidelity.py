@@ -79,3 +79,30 @@ def test_cloud_metadata_older_versions_keep_their_shapes(sandbox: Sandbox) -> No
     assert {"galleryEndpoint", "graphEndpoint", "portalEndpoint", "authentication"} <= set(legacy)
     missing = requests.get(f"{sandbox.arm_endpoint}/metadata/endpoints", verify=sandbox.ca_bundle)
     assert (missing.status_code, missing.json()["error"]["code"]) == (400, "MissingApiVersionParameter")
+
+
+class _Broken:
+    """A hook with a bug, as the benchmark's N=100 run had (a token bucket set to None)."""
+
+    def before(self, request: object) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'capacity'")
+
+    def after(self, request: object, response: object) -> None:
+        pass
+
+
+def test_a_sandbox_bug_is_answered_500_as_arm_does_logged_and_shown(
+    sandbox: Sandbox, http: requests.Session, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Not a connection closed without an answer and without a trace (which the client reads as ARM
+    vanishing mid-write): a 500 in ARM's envelope, in the request log, with the traceback on stderr."""
+    sandbox.app.hooks.append(_Broken())
+    try:
+        url = f"{sandbox.arm_endpoint}/subscriptions/{uuid.uuid4()}/resourceGroups/{RG}/providers/Microsoft.Network/dnsZones/a.example"
+        answer = http.put(url, params={"api-version": "2018-05-01"}, json={"location": "global"})
+    finally:
+        sandbox.app.hooks.pop()
+    assert answer.status_code == 500
+    assert answer.json()["error"]["code"] == "InternalServerError"
+    assert [(e.method, e.status) for e in sandbox.app.log.entries][-1:] == [("PUT", 500)]
+    assert "AttributeError: 'NoneType' object has no attribute 'capacity'" in capfd.readouterr().err

@@ -88,7 +88,10 @@ class Verifier:
             self._pending.pop(id(domain), None)
 
     def refresh(self, domain: EmailDomainState) -> None:
-        """Bring `domain.verification_states` up to date with the time elapsed since each request."""
+        """Bring `domain.verification_states` up to date with the time elapsed since each request. The DNS
+        checks of the types that are due run outside the lock, so one domain's checks never hold up the
+        requests and reads of the others."""
+        due: list[str] = []
         with self._lock:
             entry = self._pending.get(id(domain))
             if entry is None or entry[0] is not domain:
@@ -102,12 +105,18 @@ class Verifier:
                     if item.cancelling:
                         self._set(domain, kind, "NotStarted")
                     else:
-                        error = self.check(domain, kind)
-                        self._set(domain, kind, "VerificationFailed" if error else "Verified", error)
+                        due.append(kind)
                 elif not item.cancelling and elapsed >= self.verify_delay / 2:
                     self._set(domain, kind, "VerificationInProgress")
             if not pending:
                 del self._pending[id(domain)]
+        outcomes = {kind: self.check(domain, kind) for kind in due}
+        with self._lock:
+            again = self._pending.get(id(domain))
+            for kind, error in outcomes.items():
+                if again is not None and again[0] is domain and kind in again[1]:
+                    continue  # started again while it was checked: the new request decides
+                self._set(domain, kind, "VerificationFailed" if error else "Verified", error)
 
     def stop(self) -> None:
         with self._lock:

@@ -179,13 +179,15 @@ class _ServicePoller:
                 session.progress(target, line)
             w.states = dict(found)
             outcome = steps.verification_outcome(target, kinds, w.states)
-            if outcome is None and w.due <= now:
-                w.delay = v.next_poll_delay(now - w.since, first=a.poll_first, maximum=a.poll_max)
-                w.due = now + w.delay
-                if w.due > a.deadline:
+            if outcome is None:
+                # every domain of the round was read now, due or not: its next read is due one delay
+                # from now, so the domains of a service fall into shared rounds
+                delay = v.next_poll_delay(now - w.since, first=a.poll_first, maximum=a.poll_max)
+                if now + delay <= a.deadline:
+                    w.delay, w.due = delay, now + delay
+                    session.progress(target, f"next poll in {delay:g}s")  # bookkeeping for the display
+                elif w.due <= now:
                     outcome = steps.verification_timed_out(target, kinds, w.states)
-                else:  # bookkeeping for the progress display, not a state change
-                    session.progress(target, f"next poll in {w.delay:g}s")
             if outcome is not None:
                 finished.append((w, outcome))
         with self.wake:

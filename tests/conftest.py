@@ -93,6 +93,22 @@ def communication_client(sb: Sandbox, **kwargs: object):
     )
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its count of schema-validated documents to the controller."""
+    from tests.e2e_helpers import VALIDATED
+
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["validated"] = VALIDATED[0]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """The controller adds up its workers' counts (pytest-xdist's hook; a plain run never calls it)."""
+    from tests.e2e_helpers import VALIDATED
+
+    VALIDATED[0] += getattr(node, "workeroutput", {}).get("validated", 0)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     from tests.e2e_helpers import VALIDATED
 

@@ -96,6 +96,22 @@ class World:
             rg, service, domain, {"location": "global", "properties": {"domainManagement": management}}
         ).result()
 
+    def email_domains(self, domains: list[str], rg: str = EMAIL_RG, service: str = EMAIL_SERVICE) -> None:
+        """An email service with these CustomerManaged domains, seeded straight into the sandbox (the
+        public seeding API, no ARM request): for tests of many domains, whose subject is not the create."""
+        self.sb.seed(
+            {
+                "email_service": [
+                    {
+                        "subscription": self.sub,
+                        "resource_group": rg,
+                        "name": service,
+                        "domain": [{"name": d} for d in domains],
+                    }
+                ]
+            }
+        )
+
     def get_domain(self, domain: str, rg: str = EMAIL_RG, service: str = EMAIL_SERVICE) -> dict[str, Any]:
         """The domain's `properties` as the service returns them (wire keys)."""
         return self.comm.domains.get(rg, service, domain).as_dict()["properties"]

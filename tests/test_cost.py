@@ -73,12 +73,10 @@ def verified_world() -> Iterator[tuple[Sandbox, list[DomainTarget]]]:
                 worlds[sub].txt(zone_name(sub, z), "@", ["foreign=keep-me"])
         n = 0
         for sub, service, count in SERVICES:
-            worlds[sub].email_service(name=service)
-            for _ in range(count):
-                domain = f"m{n}.{zone_name(sub, n % ZONES_PER_SUB)}"
-                worlds[sub].email_domain(domain, service=service)
-                targets.append(DomainTarget(SUBS[sub], "rg-email", service, domain))
-                n += 1
+            domains = [f"m{i}.{zone_name(sub, i % ZONES_PER_SUB)}" for i in range(n, n + count)]
+            worlds[sub].email_domains(domains, service=service)
+            targets += [DomainTarget(SUBS[sub], "rg-email", service, d) for d in domains]
+            n += count
         reports, code, _ = run_counted(sb, targets)
         assert int(code) == 0, [r.message for r in reports if r.exit_code]
         yield sb, targets
@@ -115,11 +113,10 @@ def test_a_first_run_of_100_domains_reads_little_besides_its_writes() -> None:
     with Sandbox(SandboxOptions(verify_delay=1.0)) as sb, World(sb) as world:
         zone = "first-run.example"
         world.zone(zone)
-        world.email_service()
-        targets = []
-        for i in range(domains):
-            world.email_domain(f"m{i}.{zone}")
-            targets.append(DomainTarget(world.sub, "rg-email", "contoso-email", f"m{i}.{zone}"))
+        world.email_domains([f"m{i}.{zone}" for i in range(domains)])
+        targets = [
+            DomainTarget(world.sub, "rg-email", "contoso-email", f"m{i}.{zone}") for i in range(domains)
+        ]
 
         reports, code, requests = run_counted(sb, targets)
         routes = sb.app.log.snapshot()["routes"]
@@ -139,11 +136,10 @@ def test_parallel_bounds_work_against_azure_not_domains_waiting_for_verification
     with Sandbox(SandboxOptions(verify_delay=delay)) as sb, World(sb) as world:
         zone = "waiting.example"
         world.zone(zone)
-        world.email_service()
-        targets = []
-        for i in range(domains):
-            world.email_domain(f"w{i}.{zone}")
-            targets.append(DomainTarget(world.sub, "rg-email", "contoso-email", f"w{i}.{zone}"))
+        world.email_domains([f"w{i}.{zone}" for i in range(domains)])
+        targets = [
+            DomainTarget(world.sub, "rg-email", "contoso-email", f"w{i}.{zone}") for i in range(domains)
+        ]
 
         started = time.monotonic()
         reports, code, _ = run_counted(sb, targets, replace(FAST, poll_first=0.1, poll_max=0.3), parallel=3)

@@ -37,6 +37,7 @@ class AzureSettings:
     polling_interval: float = 1.0  # seconds between LRO status polls when the service sends no Retry-After
     retry_total: int = 30  # bounded in time by retry_timeout (the run's --timeout)
     retry_timeout: float = 1800.0  # total seconds azure-core may spend retrying one call
+    retry_backoff_factor: float = 0.8  # azure-core's: waits 0.8, 1.6, 3.2 ... s between attempts (max 10)
     # the run's end as a time.monotonic() value (None: none): no request attempt starts, waits or sleeps
     # past it; when it comes the request raises TimedOutError naming the endpoint and the last error
     deadline: float | None = None
@@ -124,6 +125,7 @@ class Clients:
             retry_total=s.retry_total,
             # throttling is expected on large runs: keep retrying 429/5xx while the run has time
             retry_status=s.retry_total,
+            retry_backoff_factor=s.retry_backoff_factor,
             retry_backoff_max=10,
             timeout=s.retry_timeout,
         )

@@ -151,8 +151,14 @@ def test_email_service_update_tags(client: Any, rg: str) -> None:
 
 def test_email_service_lists_are_paged(client: Any, sandbox: Sandbox, rg: str) -> None:
     names = [f"es{i:03d}" for i in range(PAGE_SIZE + 2)]
-    for name in names:
-        make_service(client, rg, name)
+    make_service(client, rg, names[0])  # one through ARM, the rest seeded (the listing is the subject)
+    sandbox.seed(
+        {
+            "email_service": [
+                {"subscription": SUBSCRIPTION, "resource_group": rg, "name": n} for n in names[1:]
+            ]
+        }
+    )
     assert [s.name for s in client.email_services.list_by_resource_group(rg)] == names
     assert any("$skipToken" in e["query"] for e in sandbox.app.log.as_json() if rg in e["path"])
     in_subscription = {s.id for s in client.email_services.list_by_subscription()}
@@ -245,8 +251,19 @@ def test_domain_update(client: Any, rg: str) -> None:
 def test_domain_list_is_paged(client: Any, sandbox: Sandbox, rg: str) -> None:
     make_service(client, rg)
     names = sorted(f"d{i:03d}.example.com" for i in range(PAGE_SIZE + 1))
-    for name in names:
-        make_domain(client, rg, name)
+    make_domain(client, rg, names[0])  # one through ARM, the rest seeded (the listing is the subject)
+    sandbox.seed(
+        {
+            "email_service": [
+                {
+                    "subscription": SUBSCRIPTION,
+                    "resource_group": rg,
+                    "name": "es",
+                    "domain": [{"name": n} for n in names],
+                }
+            ]
+        }
+    )
     assert [d.name for d in client.domains.list_by_email_service_resource(rg, "es")] == names
     assert any("$skipToken" in e["query"] for e in sandbox.app.log.as_json() if rg in e["path"])
 

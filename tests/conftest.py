@@ -55,16 +55,21 @@ def _no_ambient_azure(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+FAST_OPERATIONS = SandboxOptions(operation_delay=0.0)
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    """One sandbox for tests that only create uniquely named resources."""
-    with Sandbox(SandboxOptions()) as sb:
+    """One sandbox for tests that only create uniquely named resources. Its long-running operations end at
+    once (the SDK still follows them: one status read each); tests of operations in progress have their
+    own sandbox with a delay."""
+    with Sandbox(FAST_OPERATIONS) as sb:
         yield sb
 
 
 @pytest.fixture
 def fresh_sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxOptions()) as sb:
+    with Sandbox(FAST_OPERATIONS) as sb:
         yield sb
 
 

@@ -82,9 +82,7 @@ def seed(sb: Sandbox) -> World:
     """The same state in any sandbox: same subscription, zones, domains and foreign records (only the
     verification tokens differ: the sandbox draws one at random per domain)."""
     world = World(sb, SUBSCRIPTION)
-    world.email_service()
-    for domain in DOMAINS:
-        world.email_domain(domain)
+    world.email_domains(DOMAINS)
     for zone in (ZONE_A, ZONE_B):
         world.zone(zone)
         world.mx(zone, "@", f"mx1.{zone}")
@@ -435,9 +433,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 
 def seed_ctrl_c(sb: Sandbox) -> World:
     world = World(sb, SUBSCRIPTION)
-    world.email_service()
-    for domain in CTRL_C_DOMAINS:
-        world.email_domain(domain)
+    world.email_domains(CTRL_C_DOMAINS)
     world.zone(ZONE_A)
     world.txt(ZONE_A, "@", FOREIGN_TXT[(ZONE_A, "@")])
     return world

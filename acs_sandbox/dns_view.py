@@ -141,6 +141,18 @@ def to_rrset(owner: dns.name.Name, record_set: RecordSetState) -> dns.rrset.RRse
     return dns.rrset.from_rdata_list(owner, ttl, rdatas)
 
 
+def _owner_and_rrset(
+    origin: dns.name.Name, record_set: RecordSetState
+) -> tuple[dns.name.Name | None, dns.rrset.RRset | None]:
+    """The record set's owner name and rrset in the zone at `origin`; (None, None) when not servable."""
+    try:
+        rel = record_set.name.strip()
+        owner = origin if rel in ("@", "") else dns.name.from_text(rel, origin=origin)
+    except dns.exception.DNSException:
+        return None, None
+    return owner, to_rrset(owner, record_set) if owner.is_subdomain(origin) else None
+
+
 def _norm_host(host: str) -> str:
     return host.rstrip(".").lower()
 
@@ -161,18 +173,27 @@ class ZoneData:
     negative_soa: dns.rrset.RRset  # the apex SOA with TTL = min(TTL, minimum), for NXDOMAIN/NODATA
     name_servers: frozenset[str]  # normalised, for matching a parent's delegation
 
+    # id(record set) -> (the record set, its owner name, its rrset): what the next build of this zone reuses
+    converted: dict[int, tuple[RecordSetState, dns.name.Name | None, dns.rrset.RRset | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
     @classmethod
-    def build(cls, snapshot: ZoneSnapshot) -> ZoneData:
+    def build(cls, snapshot: ZoneSnapshot, previous: ZoneData | None = None) -> ZoneData:
+        """Index `snapshot`; record sets unchanged since `previous` (the same objects: snapshots share
+        them) are not converted again, so a write costs the DNS server one record set, not the zone."""
         origin = _abs(snapshot.name)
         nodes: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}
+        reuse = previous.converted if previous is not None and previous.origin == origin else {}
+        converted: dict[int, tuple[RecordSetState, dns.name.Name | None, dns.rrset.RRset | None]] = {}
         for record_set in snapshot.record_sets.values():
-            try:
-                rel = record_set.name.strip()
-                owner = origin if rel in ("@", "") else dns.name.from_text(rel, origin=origin)
-            except dns.exception.DNSException:
-                continue
-            rrset = to_rrset(owner, record_set) if owner.is_subdomain(origin) else None
-            if rrset is not None:
+            known = reuse.get(id(record_set))
+            if known is not None and known[0] is record_set:
+                owner, rrset = known[1], known[2]
+            else:
+                owner, rrset = _owner_and_rrset(origin, record_set)
+            converted[id(record_set)] = (record_set, owner, rrset)
+            if owner is not None and rrset is not None:
                 nodes.setdefault(owner, {})[rrset.rdtype] = rrset
         apex = nodes.setdefault(origin, {})
         hosts = list(snapshot.name_servers)
@@ -193,6 +214,7 @@ class ZoneData:
             non_terminals=frozenset(non_terminals - nodes.keys()),
             negative_soa=negative_soa,
             name_servers=frozenset(_norm_host(h) for h in servers),
+            converted=converted,
         )
 
     def delegation_on_path(self, name: dns.name.Name) -> dns.name.Name | None:
@@ -254,12 +276,21 @@ class DnsView:
     ) -> DnsView:
         """A view of `snapshots`, reusing `previous`'s indexed zones whose snapshot did not change."""
         reuse = {id(z.snapshot): z for zs in previous.zones.values() for z in zs} if previous else {}
+        # the same zone's last index (by name and hosting), to convert only its changed record sets
+        last = (
+            {(z.origin, z.snapshot.external): z for zs in previous.zones.values() for z in zs}
+            if previous
+            else {}
+        )
         zones = []
         for snap in snapshots:
             if snap.zone_type.lower() != "public":
                 continue
             old = reuse.get(id(snap))
-            zones.append(old if old is not None and old.snapshot is snap else ZoneData.build(snap))
+            if old is not None and old.snapshot is snap:
+                zones.append(old)
+            else:
+                zones.append(ZoneData.build(snap, last.get((_abs(snap.name), snap.external))))
         return cls(zones, snapshots, host_addresses)
 
     def same_source(self, snapshots: Sequence[ZoneSnapshot]) -> bool:

@@ -24,6 +24,7 @@ import pytest
 
 from acs_sandbox import Sandbox
 from acs_sandbox.dns_server import DnsServer
+from acs_sandbox.dns_view import DnsView
 from acs_sandbox.state import RecordSetState, SandboxState, ZoneState, new_etag
 from tests.conftest import dns_client
 
@@ -466,3 +467,31 @@ def test_record_sets_written_through_arm_are_served(sandbox: Sandbox) -> None:
     assert texts(dns.query.udp(query, "127.0.0.1", port=sandbox.dns_port, timeout=3), "TXT") == {
         '"lame zone"'
     }
+
+
+def test_a_write_converts_only_the_record_set_it_changed() -> None:
+    """Many writes to a big zone: each new view of the zone reuses the records it already served and
+    converts only what changed; what it serves is the same as from a view built from nothing."""
+    state = SandboxState()
+    zone = add_zone(state, "big.test")
+    for i in range(50):
+        add(state, zone, f"host{i}", "TXT", "TXTRecords", txt(f"team-{i}"))
+    with DnsServer(state) as srv:
+        before = srv.current_view()
+        add(state, zone, "host7", "TXT", "TXTRecords", txt("changed"))
+        add(state, zone, "_domainkey.new", "CNAME", "CNAMERecord", {"cname": "target.example"})
+        state.delete_record_set(zone, "host9", "TXT")
+        after = srv.current_view()
+        assert ask(srv, "host7.big.test", "TXT").answer[0].to_text().endswith('"changed"')
+        assert ask(srv, "host9.big.test", "TXT").rcode() == dns.rcode.NXDOMAIN
+        assert ask(srv, "_domainkey.new.big.test", "CNAME").answer[0][0].target.to_text() == "target.example."
+        assert ask(srv, "new.big.test", "A").rcode() == dns.rcode.NOERROR  # an empty non-terminal now
+
+    origin = dns.name.from_text("big.test")
+    old, new = before.zones[origin][0].nodes, after.zones[origin][0].nodes
+    txt_type = dns.rdatatype.TXT
+    host = lambda i: dns.name.from_text(f"host{i}.big.test")  # noqa: E731
+    assert all(new[host(i)][txt_type] is old[host(i)][txt_type] for i in range(50) if i not in (7, 9))
+    assert new[host(7)][txt_type] is not old[host(7)][txt_type]
+    rebuilt = DnsView.build(after.source).zones[origin][0]
+    assert rebuilt.nodes == new and rebuilt.non_terminals == after.zones[origin][0].non_terminals

@@ -174,6 +174,17 @@ def test_an_spf_record_edited_since_whose_added_marker_was_removed_by_hand_is_le
     assert created.left[0].startswith(f"TXT mail: SPF {INCLUDE} left in place: the record was edited since")
 
 
+def test_with_only_the_after_marker_left_every_include_acs_dns_wrote_is_named() -> None:
+    after = f"v=spf1 include:b.example {INCLUDE} -all"  # acs-dns created it with both includes
+    result = removal(txt("mail", f"v=spf1 a include:b.example {INCLUDE} -all", **{SPF_AFTER_KEY: after}))
+    assert summary(result)[0][2] == (f"v=spf1 a include:b.example {INCLUDE} -all",)
+    assert result.left == (
+        f"TXT mail: SPF include:b.example {INCLUDE} left in place: the record was edited since acs-dns changed "
+        f"it and its {SPF_ADDED_KEY} marker (what acs-dns added) is missing, so nothing proves acs-dns added "
+        "it; remove it by hand if nothing else sends for the domain",
+    )
+
+
 def test_an_spf_record_without_the_added_marker_and_without_acs_dns_include_says_nothing() -> None:
     marks = {SPF_BEFORE_KEY: "v=spf1 mx ~all", SPF_AFTER_KEY: f"v=spf1 mx {INCLUDE} -all"}
     result = removal(txt("mail", "v=spf1  mx a -all", team="web", **marks))  # its include removed by hand

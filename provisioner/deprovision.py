@@ -4,7 +4,8 @@ What is provably acs-dns's (see `ownership` for the markers):
 - a verification token listed in `acsdns_token`, or equal to this email domain's own token (a domain
   provisioned before the markers existed has none: its token is still provably this domain's);
 - the SPF changes recorded in `acsdns_spf_*`: the SPF record as acs-dns left it goes back to what it was
-  (deleted when acs-dns created it); one edited since loses only the mechanisms acs-dns added;
+  (deleted when acs-dns created it); one edited since loses only the mechanisms acs-dns added (listed in
+  `acsdns_spf_added`: without that marker they are unproven, so left and named);
 - the DMARC value recorded in `acsdns_dmarc` (a replaced one comes back);
 - every CNAME whose `acsdns_owner` is this domain (deleted; one taken over gets its old target back).
 Everything else stays byte for byte. What looks like the domain's but cannot be proven (the SPF

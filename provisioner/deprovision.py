@@ -4,7 +4,8 @@ What is provably acs-dns's (see `ownership` for the markers):
 - a verification token listed in `acsdns_token`, or equal to this email domain's own token (a domain
   provisioned before the markers existed has none: its token is still provably this domain's);
 - the SPF changes recorded in `acsdns_spf_*`: the SPF record as acs-dns left it goes back to what it was
-  (deleted when acs-dns created it); one edited since loses only the mechanisms acs-dns added;
+  (deleted when acs-dns created it); one edited since loses only the mechanisms acs-dns added (listed in
+  `acsdns_spf_added`: without that marker they are unproven, so left and named);
 - the DMARC value recorded in `acsdns_dmarc` (a replaced one comes back);
 - every CNAME whose `acsdns_owner` is this domain (deleted; one taken over gets its old target back).
 Everything else stays byte for byte. What looks like the domain's but cannot be proven (the SPF
@@ -59,9 +60,53 @@ def _unmarked(
     return stripped
 
 
-def _without_terms(spf: str, keys: set[tuple[str, str | None]]) -> str:
+def _without_terms(spf: str, keys: set[tuple[str, str | None]]) -> tuple[str, list[str]]:
+    """(the SPF record without the mechanisms `keys` names, the mechanisms taken out)."""
     version, terms = parse_spf(spf)
-    return " ".join([version, *(t.raw for t in terms if t.is_modifier or t.key not in keys)])
+    out = [t.raw for t in terms if not t.is_modifier and t.key in keys]
+    return " ".join([version, *(t.raw for t in terms if t.raw not in out)]), out
+
+
+def _include_keys(text: str) -> set[tuple[str, str | None]]:
+    """The `include:` mechanisms of an SPF record; none when the text is not SPF (a marker edited by hand)."""
+    if not is_spf(text):
+        return set()
+    return {t.key for t in parse_spf(text)[1] if t.name == "include"}
+
+
+def _marked_spf_removal(spf: str, meta: dict[str, str], name: str) -> tuple[str | None, list[str], list[str]]:
+    """`_spf_removal` for a record acs-dns marked (`acsdns_spf_after` present)."""
+    before = meta.get(SPF_BEFORE_KEY, "")
+    if spf == meta[SPF_AFTER_KEY]:
+        return (
+            (before or None),
+            [
+                "SPF record restored as it was before acs-dns"
+                if before
+                else "removed the SPF record acs-dns created"
+            ],
+            [],
+        )
+    if SPF_ADDED_KEY not in meta:  # edited since, and the list of what acs-dns added is gone: prove nothing
+        found = _without_terms(spf, _include_keys(meta[SPF_AFTER_KEY]) - _include_keys(before))[1]
+        if not found:
+            return spf, [], []
+        return (
+            spf,
+            [],
+            [
+                f"TXT {name}: SPF {' '.join(found)} left in place: the record was edited since acs-dns changed "
+                f"it and its {SPF_ADDED_KEY} marker (what acs-dns added) is missing, so nothing proves acs-dns "
+                "added it; remove it by hand if nothing else sends for the domain"
+            ],
+        )
+    added = {parse_spf(f"v=spf1 {m}")[1][0].key for m in meta[SPF_ADDED_KEY].split()}
+    kept, removed = _without_terms(spf, added)
+    if not before and parse_spf(kept)[1] and all(t.name == "all" for t in parse_spf(kept)[1]):
+        return None, ["removed the SPF record acs-dns created (only its -all was left)"], []
+    if not removed:  # acs-dns added nothing, or its additions were removed by hand since
+        return spf, [], []
+    return kept, [f"removed {' '.join(sorted(removed))} from the SPF record (edited since)"], []
 
 
 def _spf_removal(
@@ -69,23 +114,7 @@ def _spf_removal(
 ) -> tuple[str | None, list[str], list[str]]:
     """(the SPF record to keep, None: remove it; notes; left)."""
     if SPF_AFTER_KEY in meta:
-        before = meta.get(SPF_BEFORE_KEY, "")
-        if spf == meta[SPF_AFTER_KEY]:
-            return (
-                (before or None),
-                [
-                    "SPF record restored as it was before acs-dns"
-                    if before
-                    else "removed the SPF record acs-dns created"
-                ],
-                [],
-            )
-        added = {parse_spf(f"v=spf1 {m}")[1][0].key for m in meta.get(SPF_ADDED_KEY, "").split()}
-        kept = _without_terms(spf, added)
-        if not before and parse_spf(kept)[1] and all(t.name == "all" for t in parse_spf(kept)[1]):
-            return None, ["removed the SPF record acs-dns created (only its -all was left)"], []
-        note = f"removed {' '.join(sorted(meta.get(SPF_ADDED_KEY, '').split()))} from the SPF record (edited since)"
-        return kept, [note], []
+        return _marked_spf_removal(spf, meta, name)
     left = []
     if api_spf is not None and is_spf(api_spf):
         ours = [t for t in parse_spf(api_spf)[1] if t.name == "include"]

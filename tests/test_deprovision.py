@@ -154,6 +154,63 @@ def test_an_spf_record_acs_dns_created_and_edited_since_goes_when_only_its_all_i
     assert summary(restored)[0][5] == (f"removed {INCLUDE} from the SPF record (edited since)",)
 
 
+def test_an_spf_record_edited_since_whose_added_marker_was_removed_by_hand_is_left_and_said() -> None:
+    # acs-dns always writes acsdns_spf_added with acsdns_spf_after: without it, what acs-dns added is unproven
+    before, after = "v=spf1 mx ~all", f"v=spf1 mx {INCLUDE} -all"
+    held = txt(
+        "mail", f"v=spf1 mx a {INCLUDE} -all", GOOGLE, **{SPF_BEFORE_KEY: before, SPF_AFTER_KEY: after}
+    )
+    result = removal(held)
+    assert summary(result) == [
+        (Action.UPDATE, "mail", (f"v=spf1 mx a {INCLUDE} -all", GOOGLE), {}, (K.DOMAIN, K.SPF), ())
+    ]
+    assert result.left == (
+        f"TXT mail: SPF {INCLUDE} left in place: the record was edited since acs-dns changed it and its "
+        f"{SPF_ADDED_KEY} marker (what acs-dns added) is missing, so nothing proves acs-dns added it; remove "
+        "it by hand if nothing else sends for the domain",
+    )
+    created = removal(txt("mail", f"v=spf1 a {INCLUDE} -all", **{SPF_BEFORE_KEY: "", SPF_AFTER_KEY: SPF}))
+    assert summary(created)[0][2] == (f"v=spf1 a {INCLUDE} -all",)  # acs-dns created it: still not proven
+    assert created.left[0].startswith(f"TXT mail: SPF {INCLUDE} left in place: the record was edited since")
+
+
+def test_with_only_the_after_marker_left_every_include_acs_dns_wrote_is_named() -> None:
+    after = f"v=spf1 include:b.example {INCLUDE} -all"  # acs-dns created it with both includes
+    result = removal(txt("mail", f"v=spf1 a include:b.example {INCLUDE} -all", **{SPF_AFTER_KEY: after}))
+    assert summary(result)[0][2] == (f"v=spf1 a include:b.example {INCLUDE} -all",)
+    assert result.left == (
+        f"TXT mail: SPF include:b.example {INCLUDE} left in place: the record was edited since acs-dns changed "
+        f"it and its {SPF_ADDED_KEY} marker (what acs-dns added) is missing, so nothing proves acs-dns added "
+        "it; remove it by hand if nothing else sends for the domain",
+    )
+
+
+def test_an_spf_record_without_the_added_marker_and_without_acs_dns_include_says_nothing() -> None:
+    marks = {SPF_BEFORE_KEY: "v=spf1 mx ~all", SPF_AFTER_KEY: f"v=spf1 mx {INCLUDE} -all"}
+    result = removal(txt("mail", "v=spf1  mx a -all", team="web", **marks))  # its include removed by hand
+    assert summary(result) == [
+        (Action.UPDATE, "mail", ("v=spf1  mx a -all",), {"team": "web"}, (K.DOMAIN, K.SPF), ())
+    ]
+    assert result.left == ()
+
+
+@pytest.mark.parametrize(
+    ("added", "before", "held"),
+    [
+        ("", f"v=spf1 {INCLUDE} ~all", f"v=spf1  {INCLUDE} a -all"),  # acs-dns only changed ~all to -all
+        (INCLUDE, "v=spf1 mx ~all", "v=spf1  mx a -all"),  # what acs-dns added was removed by hand since
+    ],
+    ids=["added-nothing", "removed-by-hand"],
+)
+def test_an_spf_record_edited_since_without_acs_dns_mechanisms_stays_byte_for_byte(
+    added: str, before: str, held: str
+) -> None:
+    marks = {SPF_ADDED_KEY: added, SPF_BEFORE_KEY: before, SPF_AFTER_KEY: SPF}
+    result = removal(txt("mail", held, **marks))
+    assert summary(result) == [(Action.UPDATE, "mail", (held,), {}, (K.DOMAIN, K.SPF), ())]
+    assert result.left == ()
+
+
 def test_without_markers_the_own_token_goes_and_the_spf_include_is_left_with_the_reason() -> None:
     held = txt("mail", TOKEN, f"v=spf1 mx {INCLUDE} -all")
     result = removal(held)

@@ -314,3 +314,73 @@ def test_api_records_without_a_domain_record_plan_and_prune_nothing_of_it() -> N
     assert [(c.action, c.key, c.kinds) for c in plan.changes] == [
         (Action.CREATE, ("mail", RecordType.TXT), (K.SPF,))
     ]
+
+
+def test_a_re_provision_after_the_spf_changed_keeps_what_acs_dns_added_before() -> None:
+    # acs-dns added include:old.example earlier; ACS now asks for another include: both are listed as
+    # acs-dns's (space-separated, so deprovision takes both back) and the record from before the first
+    # change is still the one remembered
+    earlier = "v=spf1 mx include:old.example -all"
+    marks = {SPF_ADDED_KEY: "include:old.example", SPF_BEFORE_KEY: "v=spf1 mx -all", SPF_AFTER_KEY: earlier}
+    change = change_at(
+        lifecycle_plan(DOMAIN, ZONE, DESIRED, at([txt("mail", TOKEN, earlier, **marks)])), "mail"
+    )
+    assert change.action is Action.UPDATE
+    assert change.after is not None and change.after.metadata_dict() == {
+        SPF_ADDED_KEY: f"include:old.example {INCLUDE}",
+        SPF_BEFORE_KEY: "v=spf1 mx -all",
+        SPF_AFTER_KEY: f"v=spf1 mx include:old.example {INCLUDE} -all",
+    }
+
+
+def test_without_the_users_dmarc_an_existing_dmarc_record_is_kept_not_refused() -> None:
+    api = desired_records(DOMAIN, ZONE, [VerificationRecord(K.DMARC, "TXT", f"_dmarc.{DOMAIN}", DMARC, 3600)])
+    theirs = txt("_dmarc.mail", "v=DMARC1; p=reject")
+    plan = lifecycle_plan(DOMAIN, ZONE, api, at([theirs]))  # no dmarc=: the API's record is only a wish
+    assert [(c.action, c.key, c.after, c.notes) for c in plan.changes] == [
+        (
+            Action.NOOP,
+            ("_dmarc.mail", RecordType.TXT),
+            theirs,
+            (
+                "kept the existing DMARC record 'v=DMARC1; p=reject'; a second one would make receivers "
+                "ignore both",
+            ),
+        )
+    ]
+
+
+def test_without_prune_a_name_the_plan_does_not_touch_gets_no_change() -> None:
+    dkim_only = [d for d in WITH_DKIM if d.kind is K.DKIM]
+    held = txt("mail", TOKEN, "keep=me", **{TOKEN_KEY: TOKEN})
+    plan = lifecycle_plan(DOMAIN, ZONE, dkim_only, at([held]))
+    assert [(c.action, c.key) for c in plan.changes] == [(Action.CREATE, (f"{DKIM1}.mail", RecordType.CNAME))]
+
+
+def test_prune_plans_exactly_one_change_at_the_domains_name() -> None:
+    held = txt("mail", TOKEN, SPF, **{TOKEN_KEY: TOKEN, SPF_AFTER_KEY: SPF})
+    planned = lifecycle_plan(DOMAIN, ZONE, DESIRED, at([held]), prune=True)
+    assert [(c.action, c.key, c.notes) for c in planned.changes] == [
+        (Action.UPDATE, ("mail", RecordType.TXT), ("removed the verification token (Domain is Verified)",))
+    ]
+    # the plan writes only the DKIM CNAME: the token's removal at the domain's name is planned as well
+    with_cname = lifecycle_plan(DOMAIN, ZONE, WITH_DKIM, at([held]), prune=True)
+    assert [(c.action, c.key, c.notes) for c in with_cname.changes] == [
+        (Action.CREATE, (f"{DKIM1}.mail", RecordType.CNAME), ()),
+        (Action.UPDATE, ("mail", RecordType.TXT), ("removed the verification token (Domain is Verified)",)),
+    ]
+
+
+def test_prune_where_the_plan_writes_nothing_keeps_an_unprovable_token_as_a_noop() -> None:
+    only_token = [d for d in DESIRED if d.kind is K.DOMAIN]
+    held = txt("mail", TOKEN, "keep=me", **{SPF_AFTER_KEY: SPF})  # markers, but the token is not listed
+    plan = lifecycle_plan(DOMAIN, ZONE, only_token, at([held]), prune=True)
+    assert [(c.action, c.key, c.after, c.kinds, c.notes) for c in plan.changes] == [
+        (
+            Action.NOOP,
+            ("mail", RecordType.TXT),
+            held,
+            (K.DOMAIN,),
+            ("kept the verification token: acs-dns did not add it",),
+        )
+    ]

@@ -2,7 +2,8 @@
 # The demo, on a fresh machine with only Python 3.11+: creates .venv, installs, runs `acs-dns demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-$(command -v python3.12 || command -v python3)}  # as scripts/test.sh: they share .venv
+. scripts/python.sh
+PY=$(pick_python)
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine with only Python 3.11+: creates .venv, installs, lints, tests.
-# It prefers Python 3.12 when the machine has it (PYTHON=... chooses): coverage then measures through
-# sys.monitoring, which halves the suite's time against 3.11's trace function.
+# Python: see scripts/python.sh (3.12 when the machine has it; PYTHON=... chooses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-$(command -v python3.12 || command -v python3)}
+. scripts/python.sh
+PY=$(pick_python)
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi

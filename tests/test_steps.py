@@ -468,3 +468,50 @@ def test_a_broken_wait_ends_that_domain_with_exit_1_instead_of_hanging_the_run(
         (other, ExitCode.UNEXPECTED),
     ]
     assert all("poller bug" in r.message and "TXT" in r.message for r in reports)  # what it wrote is named
+
+
+def test_domains_that_start_waiting_apart_share_poll_rounds_and_each_is_seen_at_most_a_tenth_late(
+    world: FakeWorld,
+) -> None:
+    """Ten domains of one service start waiting a second apart and each turns Verified 60 s after it
+    started: the service is listed about as often as for one domain (every read reschedules every
+    waiting domain), and each domain is seen Verified within max(5 s, a tenth of its wait) of turning."""
+    names = [f"m{i}.{ZONE}" for i in range(10)]
+    in_progress = dict.fromkeys([K.DOMAIN], KindState("VerificationInProgress"))
+    for name in names:
+        world.comm.add("rg-email", "contoso-email", email_domain(name, acs_records(name), states=in_progress))
+    session = world.session([world.target(n) for n in names])
+    verified_at = {name: 1.0 * i + 60.0 for i, name in enumerate(names)}
+    listed = world.comm.list_domains
+
+    def list_domains(rg: str, service: str) -> list:  # type: ignore[type-arg]
+        # what the service says at the fake clock's time
+        for name, at in verified_at.items():
+            if world.clock.now >= at:
+                key = ("rg-email", "contoso-email", name)
+                world.comm.domains[key] = replace(
+                    world.comm.domains[key], states={K.DOMAIN: KindState("Verified")}
+                )
+        return listed(rg, service)
+
+    world.comm.list_domains = list_domains  # type: ignore[method-assign]
+    seen: dict[str, float] = {}
+    poller = None
+    for i, name in enumerate(names):
+        world.clock.now = float(i)
+        report = session.report(world.target(name))
+        report.kinds, report.states = [K.DOMAIN], dict(in_progress)
+        awaiting = Awaiting(report, deadline=600.0, poll_first=5.0, poll_max=30.0)
+        poller = session.pollers._poller(awaiting)
+        done = lambda a, r, n=name: seen.setdefault(n, world.clock.now)  # noqa: E731
+        poller.add(session.pollers._waiter(awaiting, done), threaded=False)
+    assert poller is not None
+    world.comm.calls.clear()
+    while len(seen) < len(names):
+        poller.run()
+
+    assert all(
+        seen[n] - verified_at[n] <= max(5.0, (verified_at[n] - i) / 10) + 1e-9 for i, n in enumerate(names)
+    )
+    reads = world.comm.calls.count("list_domains") + world.comm.calls.count("get_domain")
+    assert reads <= 16, world.comm.calls  # one domain alone: polls at 5, 10, ..., 55, 60.5, 66.55 = 13

@@ -385,7 +385,7 @@ def deprovision_domain(
 
 def _plan_removal(session: Session, target: DomainTarget, zone: Zone, domain: EmailDomain | None) -> Removal:
     desired = desired_records(target.domain, zone.name, domain.records) if domain is not None else []
-    current = session.dns(zone.subscription).list_record_sets(zone, None)
+    current = session.zone_record_sets(zone)  # one listing per zone for the whole run
     return plan_removal(target.domain, zone.name, desired, current, dmarc_expected=target.dmarc is not None)
 
 

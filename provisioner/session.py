@@ -215,15 +215,24 @@ class Session:
 
     def first_record_sets(self, zone: Zone, names: set[str]) -> RecordSets:
         """The record sets at `names`: from one shared listing of the zone when several domains live in it."""
-        key = (zone.subscription, zone.resource_group.lower(), zone.name)
-        dns = self.dns(zone.subscription)
         if self._zone_users[(zone.subscription, zone.name)] < 2:
-            return dns.list_record_sets(zone, names)
+            return self.dns(zone.subscription).list_record_sets(zone, names)
+        held = self._held_record_sets(zone)
+        return {k: rs for n in {n.lower() for n in names} for k, rs in held.get(n, {}).items()}
+
+    def zone_record_sets(self, zone: Zone) -> RecordSets:
+        """Every record set of the zone: one listing shared by the run's domains in it."""
+        if self._zone_users[(zone.subscription, zone.name)] < 2:
+            return self.dns(zone.subscription).list_record_sets(zone, None)
+        return {k: rs for by_name in self._held_record_sets(zone).values() for k, rs in by_name.items()}
+
+    def _held_record_sets(self, zone: Zone) -> dict[str, RecordSets]:
+        """The zone's record sets by lower-case name, listed once per run (the first domain to ask lists)."""
+        key = (zone.subscription, zone.resource_group.lower(), zone.name)
         with self._once(("records", key)):
             if key not in self._record_sets:
                 by_name: dict[str, RecordSets] = {}
-                for k, rs in dns.list_record_sets(zone, None).items():
+                for k, rs in self.dns(zone.subscription).list_record_sets(zone, None).items():
                     by_name.setdefault(k[0], {})[k] = rs
                 self._record_sets[key] = by_name
-        held = self._record_sets[key]
-        return {k: rs for n in {n.lower() for n in names} for k, rs in held.get(n, {}).items()}
+        return self._record_sets[key]

@@ -528,3 +528,24 @@ def test_a_saved_plan_keeps_the_link_and_senders_and_applies_them_after_verifica
         in world.comm.communication_services[("rg-email", "contoso-acs")].linked_domains
     )
     assert "billing" in world.comm.senders[("rg-email", "contoso-email", DOMAIN)]
+
+
+def test_deprovisioning_many_domains_of_one_zone_lists_the_zone_once() -> None:
+    """A config of domains in one zone: provision then deprovision read the zone's record sets with one
+    listing per run each (not one per domain), and deprovision still removes every domain's records."""
+    names = [f"m{i}.{ZONE}" for i in range(4)]
+    world = world_with(*names)
+    targets = [world.target(n) for n in names]
+    session = world.session(targets)
+    for t in targets:
+        assert provision_domain(session, t, FAST, deadline=60).result is Result.VERIFIED
+    world.dns.calls.clear()
+
+    session = world.session(targets)
+    removed = [deprovision_domain(session, t, FAST, deadline=60) for t in targets]
+
+    assert [r.result for r in removed] == [Result.REMOVED] * len(names), [r.message for r in removed]
+    assert world.dns.calls.count("list_record_sets") == 1, world.dns.calls
+    assert not [k for k in world.dns._sets(zone_of(world)) if k[0] != "@"], (
+        "every domain's record sets removed"
+    )

@@ -95,7 +95,6 @@ class _Waiter:
     awaiting: Awaiting
     done: Callable[[Awaiting, DomainReport], None]  # called with the report the wait finished
     due: float
-    delay: float
     states: steps.States = field(default_factory=dict)
     since: float = 0.0  # when the wait began (the session's clock)
 
@@ -184,7 +183,7 @@ class _ServicePoller:
                 # from now, so the domains of a service fall into shared rounds
                 delay = v.next_poll_delay(now - w.since, first=a.poll_first, maximum=a.poll_max)
                 if now + delay <= a.deadline:
-                    w.delay, w.due = delay, now + delay
+                    w.due = now + delay
                     session.progress(target, f"next poll in {delay:g}s")  # bookkeeping for the display
                 elif w.due <= now:
                     outcome = steps.verification_timed_out(target, kinds, w.states)
@@ -244,7 +243,7 @@ class VerificationPollers:
         # a first poll that would come after the deadline comes at once, to report the states as they are
         due = first if first <= awaiting.deadline else now
         self.session.progress(awaiting.report.target, f"next poll in {due - now:g}s")
-        return _Waiter(awaiting, done, due, awaiting.poll_first, dict(awaiting.report.states), since=now)
+        return _Waiter(awaiting, done, due, dict(awaiting.report.states), since=now)
 
     def add(self, awaiting: Awaiting, done: Callable[[Awaiting, DomainReport], None]) -> None:
         """Wait for `awaiting` on its service's poller thread; `done(awaiting, report)` is called once the

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote
@@ -170,6 +170,26 @@ def page(request: Request, items: list[dict[str, Any]]) -> Response:
     return Response(200, body)
 
 
+class _Named(Protocol):
+    name: str
+
+
+_Child = TypeVar("_Child", bound=_Named)
+
+
+def page_by_name(
+    request: Request,
+    lock: threading.RLock,
+    children: Iterable[_Child],
+    body: Callable[[_Child], dict[str, Any]],
+) -> Response:
+    """A listing of a parent's child resources (senders, SMTP usernames, suppression lists, addresses): read
+    under `lock`, in case-insensitive name order, as `body` renders each, paged."""
+    with lock:
+        items = sorted(children, key=lambda c: c.name.lower())
+    return page(request, [body(c) for c in items])
+
+
 @dataclass(frozen=True)
 class Context:
     """What the route groups share."""
@@ -248,6 +268,7 @@ __all__ = [
     "location_error",
     "not_found",
     "page",
+    "page_by_name",
     "params",
     "parent_not_found",
     "service_id",

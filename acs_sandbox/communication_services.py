@@ -29,6 +29,7 @@ from acs_sandbox.comm_common import (
     location_error,
     not_found,
     page,
+    page_by_name,
     params,
     parent_not_found,
 )
@@ -388,9 +389,9 @@ class CommunicationServicesApi(RouteGroup):
         service = self._find(params(request))
         if isinstance(service, Response):
             return service
-        with self.state.lock:
-            items = sorted(service.smtp_usernames.values(), key=lambda s: s.name.lower())
-        return page(request, [self._smtp_body(service, s) for s in items])
+        return page_by_name(
+            request, self.state.lock, service.smtp_usernames.values(), lambda s: self._smtp_body(service, s)
+        )
 
     def get_smtp(self, request: Request) -> Response:
         p = params(request)

@@ -20,7 +20,7 @@ from acs_sandbox.comm_common import (
     find_domain,
     json_body,
     not_found,
-    page,
+    page_by_name,
     params,
 )
 from acs_sandbox.http import Handler, Request, Response
@@ -67,9 +67,9 @@ class SendersApi(RouteGroup):
         domain = find_domain(self.state, params(request))
         if isinstance(domain, Response):
             return domain
-        with self.state.lock:
-            senders = sorted(domain.sender_usernames.values(), key=lambda s: s.name.lower())
-        return page(request, [self._body(domain, s) for s in senders])
+        return page_by_name(
+            request, self.state.lock, domain.sender_usernames.values(), lambda s: self._body(domain, s)
+        )
 
     def get_sender(self, request: Request) -> Response:
         p = params(request)

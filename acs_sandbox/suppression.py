@@ -15,7 +15,7 @@ from acs_sandbox.comm_common import (
     find_domain,
     json_body,
     not_found,
-    page,
+    page_by_name,
     params,
     parent_not_found,
 )
@@ -107,9 +107,9 @@ class SuppressionApi(RouteGroup):
         domain = find_domain(self.state, params(request))
         if isinstance(domain, Response):
             return domain
-        with self.state.lock:
-            lists = sorted(domain.suppression_lists.values(), key=lambda s: s.name.lower())
-        return page(request, [self._list_body(domain, s) for s in lists])
+        return page_by_name(
+            request, self.state.lock, domain.suppression_lists.values(), lambda s: self._list_body(domain, s)
+        )
 
     def get_list(self, request: Request) -> Response:
         found = self._list(params(request))
@@ -161,9 +161,9 @@ class SuppressionApi(RouteGroup):
         if isinstance(found, Response):
             return found
         domain, lst = found
-        with self.state.lock:
-            addresses = sorted(lst.addresses.values(), key=lambda a: a.name.lower())
-        return page(request, [self._address_body(domain, lst, a) for a in addresses])
+        return page_by_name(
+            request, self.state.lock, lst.addresses.values(), lambda a: self._address_body(domain, lst, a)
+        )
 
     def get_address(self, request: Request) -> Response:
         p = params(request)

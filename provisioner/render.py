@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from provisioner.config import DomainTarget
 from provisioner.errors import AcsDnsError, ExitCode
 from provisioner.finding import Finding, FixInstruction, finding_json
 from provisioner.model import Zone
@@ -43,14 +44,20 @@ def verification_json(report: DomainReport) -> dict[str, dict[str, str | None]]:
     }
 
 
+def target_json(target: DomainTarget) -> dict[str, str]:
+    """Which domain a JSON result is about: the first keys of every command's domain object."""
+    return {
+        "domain": target.domain,
+        "subscription": target.subscription,
+        "resource_group": target.resource_group,
+        "email_service": target.email_service,
+    }
+
+
 def report_json(report: DomainReport) -> dict[str, Any]:
-    t = report.target
     zone = report.zone
     return {
-        "domain": t.domain,
-        "subscription": t.subscription,
-        "resource_group": t.resource_group,
-        "email_service": t.email_service,
+        **target_json(report.target),
         "zone": None if zone is None else _zone_json(zone),
         "changes": [change_json(c) for c in report.plan.changes] if report.plan else [],
         "written": list(report.written),

@@ -14,6 +14,7 @@ from provisioner.render import (
     JSON_VERSION,
     finding_lines,
     findings_json,
+    target_json,
     verification_json,
     verification_text,
 )
@@ -35,12 +36,8 @@ def _zone_json(report: DomainReport) -> dict[str, Any] | None:
 
 
 def check_domain_json(report: DomainReport) -> dict[str, Any]:
-    t = report.target
     return {
-        "domain": t.domain,
-        "subscription": t.subscription,
-        "resource_group": t.resource_group,
-        "email_service": t.email_service,
+        **target_json(report.target),
         "zone": _zone_json(report),
         "result": str(report.result),
         "exit_code": int(report.exit_code),

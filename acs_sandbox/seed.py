@@ -319,17 +319,23 @@ def _verified(value: Any, where: str, plan: _Plan) -> list[str]:
     return []
 
 
+def _service_fields(entry: dict[str, Any], sub: str, where: str, plan: _Plan) -> dict[str, Any]:
+    """What an email service and a Communication Services resource entry both give: where it lives, its
+    name, its data location and tags."""
+    return {
+        "subscription": str(entry.get("subscription", sub)),
+        "resource_group": _text(entry, "resource_group", where, plan),
+        "name": _text(entry, "name", where, plan),
+        "data_location": _text(entry, "data_location", where, plan, "United States"),
+        "tags": dict(entry.get("tags") or {}),
+    }
+
+
 def _email_service(entry: dict[str, Any], sub: str, where: str, plan: _Plan) -> None:
     _unknown(
         entry, {"name", "resource_group", "subscription", "data_location", "tags", "domain"}, where, plan
     )
-    service = EmailServiceState(
-        subscription=str(entry.get("subscription", sub)),
-        resource_group=_text(entry, "resource_group", where, plan),
-        name=_text(entry, "name", where, plan),
-        data_location=_text(entry, "data_location", where, plan, "United States"),
-        tags=dict(entry.get("tags") or {}),
-    )
+    service = EmailServiceState(**_service_fields(entry, sub, where, plan))
     plan.services.append(service)
     for i, d in enumerate(_table_list(entry, "domain", plan, where + ".")):
         here = f"{where}.domain[{i}]"
@@ -372,13 +378,7 @@ def _communication(entry: dict[str, Any], sub: str, where: str, plan: _Plan) -> 
         where,
         plan,
     )
-    service = CommunicationServiceState(
-        subscription=str(entry.get("subscription", sub)),
-        resource_group=_text(entry, "resource_group", where, plan),
-        name=_text(entry, "name", where, plan),
-        data_location=_text(entry, "data_location", where, plan, "United States"),
-        tags=dict(entry.get("tags") or {}),
-    )
+    service = CommunicationServiceState(**_service_fields(entry, sub, where, plan))
     linked = entry.get("linked_domains", [])
     if not isinstance(linked, list) or not all(isinstance(v, str) for v in linked):
         plan.problems.append(f"{where}.linked_domains: an array of domain names or ids")

@@ -393,10 +393,12 @@ class DnsServer:
         key = server or RESOLVER
         snapshots = self._snapshots(key)
         with self._lock:
-            previous = self._views.get(key) or self._views.get(RESOLVER)
-            if previous is not None and previous.same_source(snapshots):
-                self._views[key] = previous
-                return previous
+            own, shared = self._views.get(key), self._views.get(RESOLVER)
+            for ready in (own, shared):  # name servers without lag serve what the resolver does
+                if ready is not None and ready.same_source(snapshots):
+                    self._views[key] = ready
+                    return ready
+            previous = own or shared
         self._assign(
             {_norm(h) for snap in snapshots if snap.zone_type.lower() == "public" for h in snap.name_servers}
         )

@@ -164,38 +164,57 @@ def _between(name: dns.name.Name, origin: dns.name.Name) -> Iterator[dns.name.Na
 
 
 # ---- one zone --------------------------------------------------------------------------------------
+_Converted = tuple[RecordSetState, dns.name.Name | None, dns.rrset.RRset | None]
+_Nodes = dict[dns.name.Name, dict[int, dns.rrset.RRset]]
+
+
 @dataclass(frozen=True)
 class ZoneData:
     snapshot: ZoneSnapshot
     origin: dns.name.Name
-    nodes: dict[dns.name.Name, dict[int, dns.rrset.RRset]]
+    nodes: _Nodes
     non_terminals: frozenset[dns.name.Name]
     negative_soa: dns.rrset.RRset  # the apex SOA with TTL = min(TTL, minimum), for NXDOMAIN/NODATA
     name_servers: frozenset[str]  # normalised, for matching a parent's delegation
 
-    # id(record set) -> (the record set, its owner name, its rrset): what the next build of this zone reuses
-    converted: dict[int, tuple[RecordSetState, dns.name.Name | None, dns.rrset.RRset | None]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    # What the next build of this zone starts from: id(record set) -> (the record set, its owner name, its
+    # rrset), and the nodes made from record sets alone (before the apex SOA/NS defaults are added).
+    converted: dict[int, _Converted] = field(default_factory=dict, compare=False, repr=False)
+    record_nodes: _Nodes = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, snapshot: ZoneSnapshot, previous: ZoneData | None = None) -> ZoneData:
-        """Index `snapshot`; record sets unchanged since `previous` (the same objects: snapshots share
-        them) are not converted again, so a write costs the DNS server one record set, not the zone."""
+        """Index `snapshot`. Record sets unchanged since `previous` (the same objects: snapshots share
+        them) are not converted or indexed again, so a write costs the DNS server the record sets it
+        changed, not the zone (only a removal re-derives the empty non-terminals)."""
         origin = _abs(snapshot.name)
-        nodes: dict[dns.name.Name, dict[int, dns.rrset.RRset]] = {}
-        reuse = previous.converted if previous is not None and previous.origin == origin else {}
-        converted: dict[int, tuple[RecordSetState, dns.name.Name | None, dns.rrset.RRset | None]] = {}
+        same_zone = previous is not None and previous.origin == origin
+        reuse = previous.converted if previous is not None and same_zone else {}
+        converted: dict[int, _Converted] = {}
+        added: list[_Converted] = []
         for record_set in snapshot.record_sets.values():
-            known = reuse.get(id(record_set))
-            if known is not None and known[0] is record_set:
-                owner, rrset = known[1], known[2]
-            else:
-                owner, rrset = _owner_and_rrset(origin, record_set)
-            converted[id(record_set)] = (record_set, owner, rrset)
-            if owner is not None and rrset is not None:
-                nodes.setdefault(owner, {})[rrset.rdtype] = rrset
-        apex = nodes.setdefault(origin, {})
+            known = reuse.get(id(record_set))  # previous holds its record sets, so an id is never reused
+            if known is None or known[0] is not record_set:
+                known = (record_set, *_owner_and_rrset(origin, record_set))
+                added.append(known)
+            converted[id(record_set)] = known
+        removed = [c for key, c in reuse.items() if converted.get(key) is not c]
+        if previous is not None and same_zone:
+            nodes = _patched(previous.record_nodes, removed, added)
+            if removed:
+                non_terminals = _non_terminals(nodes, origin)
+            else:  # only additions: the new owners' ancestors join, the new owners leave
+                grown = set(previous.non_terminals)
+                for _, owner, rrset in added:
+                    if owner is not None and rrset is not None:
+                        grown.discard(owner)
+                        grown.update(n for n in _between(owner.parent(), origin) if n not in nodes)
+                non_terminals = frozenset(grown)
+        else:
+            nodes = _patched({}, [], added)
+            non_terminals = _non_terminals(nodes, origin)
+        served = dict(nodes)
+        apex = served[origin] = dict(nodes.get(origin, {}))
         hosts = list(snapshot.name_servers)
         if T.SOA not in apex:
             host = _abs(hosts[0] if hosts else DEFAULT_SOA_HOST)
@@ -206,15 +225,15 @@ class ZoneData:
         soa_rrset = apex[T.SOA]
         negative_soa = dns.rrset.from_rdata_list(origin, min(soa_rrset.ttl, soa_rrset[0].minimum), soa_rrset)
         servers = hosts or [rd.target.to_text() for rd in apex.get(T.NS, ())]
-        non_terminals = {n for owner in nodes for n in _between(owner.parent(), origin)}
         return cls(
             snapshot=snapshot,
             origin=origin,
-            nodes=nodes,
-            non_terminals=frozenset(non_terminals - nodes.keys()),
+            nodes=served,
+            non_terminals=non_terminals - {origin},
             negative_soa=negative_soa,
             name_servers=frozenset(_norm_host(h) for h in servers),
             converted=converted,
+            record_nodes=nodes,
         )
 
     def delegation_on_path(self, name: dns.name.Name) -> dns.name.Name | None:
@@ -238,6 +257,36 @@ class ZoneData:
         if wildcard is None:
             return None
         return {t: dns.rrset.from_rdata_list(name, rr.ttl, rr) for t, rr in wildcard.items()}
+
+
+def _patched(nodes: _Nodes, removed: Iterable[_Converted], added: Iterable[_Converted]) -> _Nodes:
+    """`nodes` (left unchanged: views built from it are in use) without the rrsets of `removed` and with
+    those of `added`. Only the touched names get new inner dicts; the rest are shared."""
+    patched = dict(nodes)
+    copied: set[dns.name.Name] = set()
+
+    def node(owner: dns.name.Name) -> dict[int, dns.rrset.RRset]:
+        if owner not in copied:
+            copied.add(owner)
+            patched[owner] = dict(patched.get(owner, {}))
+        return patched[owner]
+
+    for _, owner, rrset in removed:
+        if owner is not None and rrset is not None and patched.get(owner, {}).get(rrset.rdtype) is rrset:
+            inner = node(owner)
+            del inner[rrset.rdtype]
+            if not inner:
+                del patched[owner]
+                copied.discard(owner)
+    for _, owner, rrset in added:
+        if owner is not None and rrset is not None:
+            node(owner)[rrset.rdtype] = rrset
+    return patched
+
+
+def _non_terminals(nodes: _Nodes, origin: dns.name.Name) -> frozenset[dns.name.Name]:
+    """Names between the apex and an owner that own nothing themselves (empty non-terminals)."""
+    return frozenset({n for owner in nodes for n in _between(owner.parent(), origin)} - nodes.keys())
 
 
 # ---- the whole view --------------------------------------------------------------------------------

@@ -21,6 +21,9 @@ import requests
 from azure.mgmt.communication import CommunicationServiceManagementClient
 from azure.mgmt.dns import DnsManagementClient
 from azure.mgmt.dns import models as dnsm
+import typer
+import typer.main
+import typer.testing
 from typer.testing import CliRunner, Result
 
 from acs_sandbox import Sandbox
@@ -282,6 +285,22 @@ class World:
 
 
 # ---- CLI ------------------------------------------------------------------------------------------
+# typer's CliRunner converts the Typer app into its click command on every invoke, reading every command's
+# signature again (~25 ms, about a tenth of the suite's CPU). A process runs `acs-dns` once, so the product
+# converts once; tests share one conversion per app. The click command is not changed by running it.
+_CONVERTED: dict[int, tuple[typer.Typer, Any]] = {}
+
+
+def _convert_once(typer_app: typer.Typer) -> Any:
+    known = _CONVERTED.get(id(typer_app))
+    if known is None or known[0] is not typer_app:
+        known = _CONVERTED[id(typer_app)] = (typer_app, typer.main.get_command(typer_app))
+    return known[1]
+
+
+typer.testing._get_command = _convert_once  # type: ignore[attr-defined]
+
+
 def invoke(sb: Sandbox | None, args: Sequence[str], env: dict[str, str] | None = None) -> Result:
     """Run `acs-dns ARGS` in-process; the sandbox's ARM endpoint and CA bundle come from the environment,
     as a user would set them. Whatever `--output json` prints is checked against the published schema."""

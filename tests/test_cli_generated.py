@@ -67,13 +67,15 @@ SUB_MARK = "{sub}"  # the world's subscription
 ZONE_MARK = "{zone}"
 
 
+GROUP = typer.main.get_command(app)  # the click group, introspected for its commands and options
+
+
 def command_options() -> dict[str, set[str]]:
     """Each command of COMMANDS the CLI has, with every option name it takes (introspected, so commands
     and flags added later are exercised too)."""
-    group = typer.main.get_command(app)
     out = {}
     for name in COMMANDS:
-        command = group.commands.get(name)  # type: ignore[attr-defined]
+        command = GROUP.commands.get(name)  # type: ignore[attr-defined]
         if command is not None:
             out[name] = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
     return out
@@ -279,9 +281,8 @@ def value_kind(param: object) -> str | None:
 
 def typed_garbage(command: str) -> list[Flag]:
     """A value click must refuse, for every option with a number or a choice (introspected)."""
-    group = typer.main.get_command(app)
     out = []
-    for param in group.commands[command].params:  # type: ignore[attr-defined]
+    for param in GROUP.commands[command].params:  # type: ignore[attr-defined]
         kind = None if getattr(param, "is_flag", True) else value_kind(param)
         if kind is not None:
             out.append(bad(max(param.opts, key=len), "no-such-choice" if kind == "choice" else "twelve"))

@@ -18,12 +18,12 @@ from typing import Any
 
 import jsonschema
 import requests
-from azure.mgmt.communication import CommunicationServiceManagementClient
-from azure.mgmt.dns import DnsManagementClient
-from azure.mgmt.dns import models as dnsm
 import typer
 import typer.main
 import typer.testing
+from azure.mgmt.communication import CommunicationServiceManagementClient
+from azure.mgmt.dns import DnsManagementClient
+from azure.mgmt.dns import models as dnsm
 from typer.testing import CliRunner, Result
 
 from acs_sandbox import Sandbox

@@ -13,9 +13,16 @@ fi
 .venv/bin/ruff check provisioner acs_sandbox tests bench
 .venv/bin/ruff format --check provisioner acs_sandbox tests bench
 # line coverage of provisioner/ ([tool.coverage] in pyproject.toml); the floor fails the run below it.
-# The test files are spread over every core (pytest-xdist; each file stays on one worker, so its
-# module fixtures are built once); PYTEST_WORKERS=0 runs them in this process.
+# The test files are spread over two workers per core (pytest-xdist; each file stays on one worker, so
+# its module fixtures are built once): many tests wait on purpose (verification delays, timeouts,
+# silent name servers), and another worker uses the core meanwhile. PYTEST_WORKERS=0 runs them in
+# this process.
+# Compiled modules and pytest's rewritten test modules are kept (__pycache__), even where the machine
+# sets PYTHONDONTWRITEBYTECODE: every worker and every acs-dns process a test starts would otherwise
+# compile them again.
+unset PYTHONDONTWRITEBYTECODE
+WORKERS=${PYTEST_WORKERS:-$(($(nproc 2>/dev/null || echo 1) * 2))}
 if .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
   export COVERAGE_CORE=sysmon
 fi
-.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadfile --cov --cov-report=term --cov-fail-under=95 "$@"
+.venv/bin/python -m pytest -n "$WORKERS" --dist loadfile --cov --cov-report=term --cov-fail-under=95 "$@"

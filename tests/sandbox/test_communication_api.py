@@ -220,7 +220,7 @@ def test_sender_usernames(client: Any, sandbox: Sandbox, rg: str) -> None:
     puts = [
         e["status"]
         for e in sandbox.app.log.as_json()
-        if e["method"] == "PUT" and e["path"].endswith("/senderUsernames/billing")
+        if e["method"] == "PUT" and f"/{rg}/" in e["path"] and e["path"].endswith("/senderUsernames/billing")
     ]
     assert puts == [201, 200]
     names = [s.username for s in client.sender_usernames.list_by_domains(rg, "es", "contoso.com")]

@@ -15,8 +15,9 @@ fi
 # line coverage of provisioner/ ([tool.coverage] in pyproject.toml); the floor fails the run below it.
 # The test files are spread over two workers per core (pytest-xdist; each file stays on one worker, so
 # its module fixtures are built once): many tests wait on purpose (verification delays, timeouts,
-# silent name servers), and another worker uses the core meanwhile. PYTEST_WORKERS=0 runs them in
-# this process.
+# silent name servers), and another worker uses the core meanwhile. Files go out in collection order
+# (--no-loadscope-reorder), which puts the longest first (tests/conftest.py, LONG_FILES), so that none is
+# left running alone at the end. PYTEST_WORKERS=0 runs them in this process.
 # Compiled modules and pytest's rewritten test modules are kept (__pycache__), even where the machine
 # sets PYTHONDONTWRITEBYTECODE: every worker and every acs-dns process a test starts would otherwise
 # compile them again.
@@ -25,4 +26,4 @@ WORKERS=${PYTEST_WORKERS:-$(($(nproc 2>/dev/null || echo 1) * 2))}
 if .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
   export COVERAGE_CORE=sysmon
 fi
-.venv/bin/python -m pytest -n "$WORKERS" --dist loadfile --cov --cov-report=term --cov-fail-under=95 "$@"
+.venv/bin/python -m pytest -n "$WORKERS" --dist loadfile --no-loadscope-reorder --cov --cov-report=term --cov-fail-under=95 "$@"

@@ -98,6 +98,29 @@ def communication_client(sb: Sandbox, **kwargs: object):
     )
 
 
+# The test files that take longest (tens of seconds: real processes, timeouts, many domains). They are
+# collected first, so that pytest-xdist (one file per worker at a time) starts them first and no worker is
+# left running one of them alone at the end.
+LONG_FILES = (
+    "test_interrupts.py",
+    "test_cost.py",
+    "test_cli_check.py",
+    "test_cli_provision.py",
+    "test_credentials.py",
+    "test_config_generated.py",
+    "test_cli_generated.py",
+    "test_clients.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONG_FILES.index(name) if name in LONG_FILES else len(LONG_FILES)
+
+    items.sort(key=rank)  # stable: within a file, and for every other file, the collection order holds
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """An xdist worker hands its count of schema-validated documents to the controller."""
     from tests.e2e_helpers import VALIDATED

@@ -188,8 +188,8 @@ class ZoneData:
         them) are not converted or indexed again, so a write costs the DNS server the record sets it
         changed, not the zone (only a removal re-derives the empty non-terminals)."""
         origin = _abs(snapshot.name)
-        same_zone = previous is not None and previous.origin == origin
-        reuse = previous.converted if previous is not None and same_zone else {}
+        last = previous if previous is not None and previous.origin == origin else None
+        reuse = last.converted if last is not None else {}
         converted: dict[int, _Converted] = {}
         added: list[_Converted] = []
         for record_set in snapshot.record_sets.values():
@@ -199,12 +199,12 @@ class ZoneData:
                 added.append(known)
             converted[id(record_set)] = known
         removed = [c for key, c in reuse.items() if converted.get(key) is not c]
-        if previous is not None and same_zone:
-            nodes = _patched(previous.record_nodes, removed, added)
+        if last is not None:
+            nodes = _patched(last.record_nodes, removed, added)
             if removed:
                 non_terminals = _non_terminals(nodes, origin)
             else:  # only additions: the new owners' ancestors join, the new owners leave
-                grown = set(previous.non_terminals)
+                grown = set(last.non_terminals)
                 for _, owner, rrset in added:
                     if owner is not None and rrset is not None:
                         grown.discard(owner)
@@ -229,7 +229,7 @@ class ZoneData:
             snapshot=snapshot,
             origin=origin,
             nodes=served,
-            non_terminals=non_terminals - {origin},
+            non_terminals=non_terminals,
             negative_soa=negative_soa,
             name_servers=frozenset(_norm_host(h) for h in servers),
             converted=converted,

@@ -180,8 +180,8 @@ class SandboxState:
         self.communication_services: dict[tuple[str, ...], CommunicationServiceState] = {}
         # journal of (monotonic time, zone key, snapshot or None when deleted), oldest first
         self._journal: list[tuple[float, ZoneKey, ZoneSnapshot | None]] = []
-        # (journal, its length, its last entry, the view) of the last read that saw every entry
-        self._latest_view: tuple[list, int, tuple, list[ZoneSnapshot]] | None = None
+        # (journal, its length, the view) of the last read that saw every entry
+        self._latest_view: tuple[list, int, list[ZoneSnapshot]] | None = None
         self.clock = time.monotonic
         # The longest delay any reader passes to dns_view (the Sandbox sets it). When set, every 256th
         # publish folds older journal entries, so many writes without DNS queries stay cheap and small.
@@ -284,17 +284,16 @@ class SandboxState:
             cutoff = now - delay if as_of is None else min(as_of, now - delay)
             journal = self._journal
             # every entry is visible and nothing was added since the last such read: the same answer
-            # (queries after a write read this many times; the journal is folded on the next change)
+            # (queries after a write read this many times; the journal is folded on the next change).
+            # The journal only grows in place; folding and settling replace the list.
             memo = self._latest_view
-            unchanged = memo is not None and memo[0] is journal and memo[1] == len(journal)
             if (
                 memo is not None
-                and unchanged
-                and journal
-                and memo[2] is journal[-1]
+                and memo[0] is journal
+                and memo[1] == len(journal)
                 and cutoff >= journal[-1][0]
             ):
-                return memo[3]
+                return memo[2]
             # history older than every reader's horizon is folded into one entry per zone
             fold = cutoff
             if self.journal_horizon is not None:
@@ -317,7 +316,7 @@ class SandboxState:
             view = [s for s in latest.values() if s is not None]
             journal = self._journal
             if journal and cutoff >= journal[-1][0]:
-                self._latest_view = (journal, len(journal), journal[-1], view)
+                self._latest_view = (journal, len(journal), view)
             return view
 
     # ---- Communication -------------------------------------------------------------------------

@@ -288,17 +288,12 @@ class World:
 # typer's CliRunner converts the Typer app into its click command on every invoke, reading every command's
 # signature again (~25 ms, about a tenth of the suite's CPU). A process runs `acs-dns` once, so the product
 # converts once; tests share one conversion per app. The click command is not changed by running it.
-_CONVERTED: dict[int, tuple[typer.Typer, Any]] = {}
+@functools.cache
+def click_command(typer_app: typer.Typer) -> Any:
+    return typer.main.get_command(typer_app)
 
 
-def _convert_once(typer_app: typer.Typer) -> Any:
-    known = _CONVERTED.get(id(typer_app))
-    if known is None or known[0] is not typer_app:
-        known = _CONVERTED[id(typer_app)] = (typer_app, typer.main.get_command(typer_app))
-    return known[1]
-
-
-typer.testing._get_command = _convert_once  # type: ignore[attr-defined]
+typer.testing._get_command = click_command  # type: ignore[attr-defined]
 
 
 def invoke(sb: Sandbox | None, args: Sequence[str], env: dict[str, str] | None = None) -> Result:

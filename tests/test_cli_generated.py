@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import Result
@@ -44,6 +43,7 @@ from tests.e2e_helpers import (
     EMAIL_RG,
     EMAIL_SERVICE,
     World,
+    click_command,
     counters,
     document,
     invoke,
@@ -67,7 +67,7 @@ SUB_MARK = "{sub}"  # the world's subscription
 ZONE_MARK = "{zone}"
 
 
-GROUP = typer.main.get_command(app)  # the click group, introspected for its commands and options
+GROUP = click_command(app)  # the click group, introspected for its commands and options
 
 
 def command_options() -> dict[str, set[str]]:

@@ -65,12 +65,11 @@ def zone_name(sub: int, z: int) -> str:
     return f"cost{sub}{z}.example"
 
 
-def provisioned_records(sb: Sandbox, sub: str, service: str, zone_of: dict[str, str]) -> dict[str, list]:
+def provisioned_records(clients: Clients, sub: str, service: str, zone_of: dict[str, str]) -> dict[str, list]:
     """What provision leaves in each zone for the service's domains, as seed records: the domains' own
     verification records (read through the product's adapter, one listing) planned by the product's own
     planning (`lifecycle_plan` over empty names, markers included). The re-run below writing nothing
     checks that this is what provision writes."""
-    clients = Clients(settings(sb))
     records: dict[str, list] = {}
     for domain in AzureCommunication(clients.communication(sub), sub).list_domains("rg-email", service):
         zone = zone_of[domain.name]
@@ -87,7 +86,6 @@ def provisioned_records(sb: Sandbox, sub: str, service: str, zone_of: dict[str, 
                     "metadata": dict(rs.metadata),
                 }
             )
-    clients.close()
     return records
 
 
@@ -114,9 +112,11 @@ def verified_world() -> Iterator[tuple[Sandbox, list[DomainTarget]]]:
             n += count
         sb.seed({"email_service": services})
         records: dict[str, list] = {}
+        clients = Clients(settings(sb))
         for sub, service, _ in SERVICES:
-            for zone, added in provisioned_records(sb, SUBS[sub], service, zone_of).items():
+            for zone, added in provisioned_records(clients, SUBS[sub], service, zone_of).items():
                 records.setdefault(zone, []).extend(added)
+        clients.close()
         foreign = {"name": "@", "type": "TXT", "values": ["foreign=keep-me"]}
         sb.seed(
             {

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 UDP_MIN_PAYLOAD = 512
 TCP_MAX_MESSAGE = 65535
+MAX_CACHED_REPLIES = 4096  # per view (a view lasts until the next change); a full cache starts over
 TCP_IDLE_TIMEOUT = 30.0
 BIND_ATTEMPTS = 20
 FIRST_NAME_SERVER_ADDRESS = ipaddress.IPv4Address("127.0.0.2")
@@ -341,10 +342,23 @@ class DnsServer:
     # ---- one query -------------------------------------------------------------------------------
     def answer(self, wire: bytes, *, udp: bool, endpoint: _Endpoint | None = None) -> bytes | None:
         """The reply to one query in wire format, or None when the packet is not a query to answer (or
-        this endpoint does not answer)."""
+        this endpoint does not answer).
+
+        A name server's reply is a function of the view, the zones the server serves in it, the transport,
+        the name-server addresses the view knows (they only grow) and the query's bytes after its ID (the
+        question as written, flags, EDNS). Diagnosis asks each name the same way at each of a zone's name
+        servers: one view renders such a reply once, and every asker gets it with its own ID. The
+        resolver's replies also depend on its cache and the time: each is rendered."""
         endpoint = endpoint or _Endpoint(self.host, None)
         if self._silenced(endpoint):
             return None
+        view, key = None, None
+        if endpoint.server is not None and len(wire) > 2:
+            view = self.current_view(endpoint.server)
+            key = (view.served_by(endpoint.server), udp, len(view.host_addresses), wire[2:])
+            reply = view.replies.get(key)
+            if reply is not None:  # only a query that was answered before has a reply stored
+                return wire[:2] + reply[2:]
         try:
             query = dns.message.from_wire(wire)
         except Exception:  # whatever dnspython makes of garbage, it is not a query
@@ -353,9 +367,15 @@ class DnsServer:
             return None
         limit = max(UDP_MIN_PAYLOAD, query.payload if query.edns >= 0 else 0) if udp else TCP_MAX_MESSAGE
         try:
-            view = self.current_view(endpoint.server)
+            if view is None:
+                view = self.current_view(endpoint.server)
             resolve = self._resolver(view, endpoint) if endpoint.server is None else None
-            return _encode(view.respond(query, endpoint.server, resolve), min(limit, TCP_MAX_MESSAGE))
+            reply = _encode(view.respond(query, endpoint.server, resolve), min(limit, TCP_MAX_MESSAGE))
+            if key is not None:
+                if len(view.replies) >= MAX_CACHED_REPLIES:
+                    view.replies.clear()
+                view.replies[key] = reply
+            return reply
         except Exception:  # a bug here must cost one answer, never the server thread
             log.exception("sandbox DNS failed to answer %s", query.question)
         try:

@@ -311,6 +311,9 @@ class DnsView:
         host_addresses: Mapping[str, str] | None = None,
     ) -> None:
         self.source = tuple(source)  # the snapshots this view was built from (to reuse it when unchanged)
+        # name servers' replies in wire format, by what determines them (see DnsServer.answer)
+        self.replies: dict[tuple[frozenset[int], bool, int, bytes], bytes] = {}
+        self._served: dict[str, frozenset[int]] = {}
         self.host_addresses: Mapping[str, str] = host_addresses if host_addresses is not None else {}
         self.zones: dict[dns.name.Name, list[ZoneData]] = {}
         for zone in sorted(zones, key=lambda z: z.snapshot.external):  # Azure's zones first
@@ -341,6 +344,15 @@ class DnsView:
             else:
                 zones.append(ZoneData.build(snap, last.get((_abs(snap.name), snap.external))))
         return cls(zones, snapshots, host_addresses)
+
+    def served_by(self, server: str) -> frozenset[int]:
+        """The zones `server` serves in this view (as ids): name servers serving the same zones give the
+        same answers."""
+        served = self._served.get(server)
+        if served is None:
+            served = frozenset(id(z) for zs in self.zones.values() for z in zs if server in z.name_servers)
+            self._served[server] = served
+        return served
 
     def same_source(self, snapshots: Sequence[ZoneSnapshot]) -> bool:
         return len(snapshots) == len(self.source) and all(

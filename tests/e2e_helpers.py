@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -392,10 +393,22 @@ def two_domains(w: World, tmp_path: Path) -> tuple[Path, str, str]:
 
 
 # ---- the sandbox's own (non-ARM) paths ------------------------------------------------------------
+_ADMIN_SESSIONS: weakref.WeakKeyDictionary[Sandbox, requests.Session] = weakref.WeakKeyDictionary()
+
+
+def admin_session(sb: Sandbox) -> requests.Session:
+    """One HTTP session per sandbox for its `/_sandbox/...` paths: a connection kept open, where a new one
+    per call cost a TLS handshake on each side (the generated-command test reads the counters twice per
+    case)."""
+    session = _ADMIN_SESSIONS.get(sb)
+    if session is None:
+        session = _ADMIN_SESSIONS[sb] = requests.Session()
+        session.verify = sb.ca_bundle
+    return session
+
+
 def admin(sb: Sandbox, method: str, path: str, body: Any = None) -> requests.Response:
-    response = requests.request(
-        method, f"{sb.arm_endpoint}/_sandbox/{path}", json=body, verify=sb.ca_bundle, timeout=10
-    )
+    response = admin_session(sb).request(method, f"{sb.arm_endpoint}/_sandbox/{path}", json=body, timeout=10)
     assert response.status_code < 300, (response.status_code, response.text)
     return response
 

@@ -40,10 +40,24 @@ SCALARS = st.one_of(
 ANY_VALUE = st.one_of(SCALARS, st.lists(SCALARS, max_size=2), st.dictionaries(st.sampled_from(KEYS), SCALARS))
 
 
-def value_for(key: str) -> st.SearchStrategy[object]:
+def _value_for(key: str) -> st.SearchStrategy[object]:
     if key in ("spf_hardfail", "takeover", "create_domain"):
         return st.one_of(st.booleans(), ANY_VALUE)
     return st.one_of(VALID[key], VALID[key], ANY_VALUE) if key in VALID else ANY_VALUE
+
+
+# built once: hypothesis validates a strategy each time one is built, which cost more than the drawing
+VALUE_FOR = {key: _value_for(key) for key in [*KEYS, *TYPO_KEYS]}
+QUOTES = st.sampled_from(["", "", '"', "'"])
+EQUALS = st.sampled_from([" = ", "=", "   =  "])
+COMMENTS = st.sampled_from(["", "", "  # why"])
+BETWEEN = st.sampled_from(["", "# a comment", "   "])
+HEADERS = st.sampled_from(["[[domain]]", "[[ domain ]]", "[[domain]]  # next"])
+INLINE_TABLE = st.dictionaries(st.sampled_from(KEYS), SCALARS, max_size=4)
+STRAY_TABLES = st.sampled_from(["[domain]", "[extra]", "[[defaults]]", "[defaults.more]"])
+SLIPS = st.sampled_from(["=", "[", '"', "\n", "x", "\ufeff"])
+POOLS = {"top": TYPO_KEYS, "entry": KEYS + TYPO_KEYS}
+KEY_LISTS = {pool: st.lists(st.sampled_from(keys), unique=True, max_size=6) for pool, keys in POOLS.items()}
 
 
 def toml_value(value: object) -> str:
@@ -60,18 +74,15 @@ def toml_value(value: object) -> str:
     return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
 
 
-@st.composite
-def key_values(draw: st.DrawFn, pool: list[str]) -> list[str]:
-    """`key = value` lines, with the spellings TOML allows: quoted keys, spacing, comments, blank lines."""
-    keys = draw(st.lists(st.sampled_from(pool), unique=True, max_size=6))
+def key_values(draw: st.DrawFn, pool: str) -> list[str]:
+    """`key = value` lines of keys from POOLS[pool], with the spellings TOML allows: quoted keys, spacing,
+    comments, blank lines."""
     lines = []
-    for key in keys:
-        quote = draw(st.sampled_from(["", "", '"', "'"]))
-        space = draw(st.sampled_from([" = ", "=", "   =  "]))
-        comment = draw(st.sampled_from(["", "", "  # why"]))
-        lines.append(f"{quote}{key}{quote}{space}{toml_value(draw(value_for(key)))}{comment}")
+    for key in draw(KEY_LISTS[pool]):
+        quote, space, comment = draw(QUOTES), draw(EQUALS), draw(COMMENTS)
+        lines.append(f"{quote}{key}{quote}{space}{toml_value(draw(VALUE_FOR[key]))}{comment}")
         if draw(st.booleans()):
-            lines.append(draw(st.sampled_from(["", "# a comment", "   "])))
+            lines.append(draw(BETWEEN))
     return lines
 
 
@@ -79,23 +90,23 @@ def key_values(draw: st.DrawFn, pool: list[str]) -> list[str]:
 def configs(draw: st.DrawFn) -> str:
     lines: list[str] = []
     if draw(st.booleans()):
-        lines += draw(key_values(TYPO_KEYS))  # top-level keys: all unknown
+        lines += key_values(draw, "top")  # top-level keys: all unknown
     if draw(st.booleans()):
-        lines += ["[defaults]", *draw(key_values(KEYS + TYPO_KEYS))]
+        lines += ["[defaults]", *key_values(draw, "entry")]
     entries = draw(st.integers(0, 4))
     if draw(st.integers(0, 5)) == 0:  # the inline spelling: domain = [{...}, ...]
-        tables = [draw(st.dictionaries(st.sampled_from(KEYS), SCALARS, max_size=4)) for _ in range(entries)]
+        tables = [draw(INLINE_TABLE) for _ in range(entries)]
         lines.insert(0, "domain = [" + ", ".join(toml_value(t) for t in tables) + "]")
     else:
         for _ in range(entries):
-            lines += [draw(st.sampled_from(["[[domain]]", "[[ domain ]]", "[[domain]]  # next"]))]
-            lines += draw(key_values(KEYS + TYPO_KEYS))
+            lines += [draw(HEADERS)]
+            lines += key_values(draw, "entry")
     if draw(st.integers(0, 6)) == 0:
-        lines.append(draw(st.sampled_from(["[domain]", "[extra]", "[[defaults]]", "[defaults.more]"])))
+        lines.append(draw(STRAY_TABLES))
     text = "\n".join(lines) + "\n"
     if draw(st.integers(0, 5)) == 0:  # a typing slip somewhere: usually invalid TOML
         at = draw(st.integers(0, len(text)))
-        text = text[:at] + draw(st.sampled_from(["=", "[", '"', "\n", "x", "\ufeff"])) + text[at:]
+        text = text[:at] + draw(SLIPS) + text[at:]
     if draw(st.integers(0, 5)) == 0:
         text = "\ufeff" + text
     return text
@@ -103,7 +114,7 @@ def configs(draw: st.DrawFn) -> str:
 
 FLAGS = st.fixed_dictionaries(
     {},
-    optional={key: st.one_of(st.none(), value_for(key)) for key in KEYS} | {"domain": value_for("name")},
+    optional={key: st.one_of(st.none(), VALUE_FOR[key]) for key in KEYS} | {"domain": VALUE_FOR["name"]},
 )
 
 _TOML_ERROR = re.compile(r"invalid TOML: .*\(at line \d+, (column \d+|the end of the file)\)")

@@ -106,14 +106,14 @@ def test_the_live_table_has_a_row_per_domain_in_flight() -> None:
 # ---- end to end ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def slow_verification() -> Iterator[World]:
-    with Sandbox(SandboxOptions(verify_delay=6)) as sb, World(sb) as world:
+    with Sandbox(SandboxOptions(verify_delay=3.5)) as sb, World(sb) as world:
         yield world
 
 
 def test_a_long_verification_never_leaves_stderr_silent_longer_than_the_interval(
     slow_verification: World,
 ) -> None:
-    """A real process with stderr a pipe (as in CI), verification taking 6 s and polled often, but changing
+    """A real process with stderr a pipe (as in CI), verification taking 3.5 s and polled often, but changing
     state rarely: between the first line and the last there is never a gap longer than --progress-interval
     (1 s) plus a margin, and the heartbeat says what is waited for."""
     w = slow_verification
@@ -157,8 +157,8 @@ def test_a_long_verification_never_leaves_stderr_silent_longer_than_the_interval
     print(f"\nheartbeat: {len(heartbeats)} lines, longest gap between stderr lines {max(gaps):.2f}s")
     timeline = "\n".join(f"{t - lines[0][0]:6.2f} {line}" for t, line in lines)
     assert max(gaps) <= 1.0 + 1.0, f"longest gap {max(gaps):.2f}s\n{timeline}"
-    assert lines[-1][0] - lines[0][0] >= 5  # it did wait for verification
-    assert len(heartbeats) >= 3, stderr
+    assert lines[-1][0] - lines[0][0] >= 3  # it did wait for verification
+    assert len(heartbeats) >= 2, stderr
     assert all(f"{s.domain}: verification of " in h for h in heartbeats[-2:]), heartbeats
     assert "result: verified (exit 0)" in out
 

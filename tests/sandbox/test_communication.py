@@ -344,8 +344,9 @@ def test_dmarc_record_admin_knob(client: Any, sandbox: Sandbox, rg: str) -> None
 # ---- initiate / cancel verification -------------------------------------------------------------------
 def test_initiate_verification_wire(slow_ops: Sandbox, rg: str) -> None:
     client, sandbox = communication_client(slow_ops), slow_ops
-    make_service(client, rg)
-    make_domain(client, rg, "contoso.com")
+    # seeded: creating them through ARM would wait out two more slow operations
+    service = {"subscription": SUBSCRIPTION, "resource_group": rg, "name": "es"}
+    sandbox.seed({"email_service": [{**service, "domain": [{"name": "contoso.com"}]}]})
     url = f"{rg_path(rg)}/emailServices/es/domains/contoso.com/initiateVerification?{API}"
     response = raw(client, "POST", url, {"verificationType": "Domain"})
     assert response.status_code == 202

@@ -84,10 +84,11 @@ class World:
         self.close()
 
     # ---- Communication ------------------------------------------------------------------------------
+    # Email services and domains are seeded straight into the sandbox (its public seeding API, no ARM
+    # request): they are the setup of tests whose subject is what acs-dns does next; test_communication
+    # creates them through the SDK. Seeding a service again keeps its domains.
     def email_service(self, rg: str = EMAIL_RG, name: str = EMAIL_SERVICE) -> None:
-        self.comm.email_services.begin_create_or_update(
-            rg, name, {"location": "global", "properties": {"dataLocation": "United States"}}
-        ).result()
+        self.email_domains([], rg=rg, service=name)
 
     def email_domain(
         self,
@@ -96,25 +97,19 @@ class World:
         rg: str = EMAIL_RG,
         service: str = EMAIL_SERVICE,
     ) -> None:
-        self.comm.domains.begin_create_or_update(
-            rg, service, domain, {"location": "global", "properties": {"domainManagement": management}}
-        ).result()
+        self.email_domains([domain], rg=rg, service=service, management=management)
 
-    def email_domains(self, domains: list[str], rg: str = EMAIL_RG, service: str = EMAIL_SERVICE) -> None:
-        """An email service with these CustomerManaged domains, seeded straight into the sandbox (the
-        public seeding API, no ARM request): for tests of many domains, whose subject is not the create."""
-        self.sb.seed(
-            {
-                "email_service": [
-                    {
-                        "subscription": self.sub,
-                        "resource_group": rg,
-                        "name": service,
-                        "domain": [{"name": d} for d in domains],
-                    }
-                ]
-            }
-        )
+    def email_domains(
+        self,
+        domains: list[str],
+        rg: str = EMAIL_RG,
+        service: str = EMAIL_SERVICE,
+        management: str = "CustomerManaged",
+    ) -> None:
+        """An email service (United States) with these domains."""
+        entry = {"subscription": self.sub, "resource_group": rg, "name": service}
+        domain = [{"name": d, "management": management} for d in domains]
+        self.sb.seed({"email_service": [{**entry, "domain": domain}]})
 
     def get_domain(self, domain: str, rg: str = EMAIL_RG, service: str = EMAIL_SERVICE) -> dict[str, Any]:
         """The domain's `properties` as the service returns them (wire keys)."""
@@ -441,12 +436,29 @@ def seed_standard(world: World, *, apex: bool = False, sub: str = "mail", zone: 
     zone = zone or unique_zone()
     domain = zone if apex else f"{sub}.{zone}"
     relative = "@" if apex else sub
-    world.email_service()
-    world.email_domain(domain)
-    world.zone(zone)
-    world.txt(zone, relative, FOREIGN_TXT, ttl=FOREIGN_TTL, metadata=FOREIGN_METADATA)
-    world.mx(zone, "@", f"mx1.{zone}")
-    world.txt(zone, "other", ["some-other-team=keep-me"])
+    # seeded straight into the sandbox (its public seeding API, the same rules as a PUT): the setup of
+    # many tests, whose subject is what acs-dns does next, not these creates (test_communication and
+    # test_zones send those through the SDK)
+    here = {"subscription": world.sub}
+    records = [
+        {
+            "name": relative,
+            "type": "TXT",
+            "values": FOREIGN_TXT,
+            "ttl": FOREIGN_TTL,
+            "metadata": FOREIGN_METADATA,
+        },
+        {"name": "@", "type": "MX", "values": [f"10 mx1.{zone}"]},
+        {"name": "other", "type": "TXT", "values": ["some-other-team=keep-me"]},
+    ]
+    world.sb.seed(
+        {
+            "email_service": [
+                {**here, "resource_group": EMAIL_RG, "name": EMAIL_SERVICE, "domain": [{"name": domain}]}
+            ],
+            "zone": [{**here, "resource_group": DNS_RG, "name": zone, "record": records}],
+        }
+    )
     return Seeded(zone, domain, relative)
 
 

@@ -728,8 +728,7 @@ def test_waits_for_propagation_within_its_bound() -> None:
     """Changes reach the name servers 1 s after the write here: a 0.3 s bound times out naming the records
     not served yet (exit 7, verification not started); a second run waits for them and verifies."""
     with Sandbox(SandboxOptions(propagation_delay=1.0)) as sb, World(sb) as world:
-        s = seed_standard(world)
-        time.sleep(1.1)  # the zone itself is public by now; the records acs-dns writes are not, for 1 s
+        s = seed_standard(world)  # seeded: public at once; what acs-dns writes takes 1 s to be served
         result, doc = world.provision(s.domain, propagation_timeout=0.3)
         assert_clean_exit(result, 7)
         report = only_domain(doc)

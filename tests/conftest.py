@@ -103,13 +103,13 @@ def communication_client(sb: Sandbox, **kwargs: object):
 # left running one of them alone at the end.
 LONG_FILES = (
     "test_interrupts.py",
-    "test_cost.py",
     "test_cli_check.py",
+    "test_cost.py",
     "test_cli_provision.py",
     "test_credentials.py",
-    "test_config_generated.py",
+    "test_realism.py",
     "test_cli_generated.py",
-    "test_clients.py",
+    "test_progress.py",
 )
 
 

@@ -214,7 +214,9 @@ def _run_process(sb: Sandbox, *extra: str, env: dict[str, str]) -> subprocess.Co
     """`acs-dns provision --output json` in its own interpreter (Python's last-resort log handler only acts
     where nothing configured logging, so pytest's own process cannot show it). The loopback guard is
     installed there too."""
-    code = "import sys, tests.conftest; from provisioner.cli import main; sys.argv[0] = 'acs-dns'; main()"
+    code = (
+        "import sys, tests.network_guard; from provisioner.cli import main; sys.argv[0] = 'acs-dns'; main()"
+    )
     args = ["provision", "--subscription", "00000000-0000-0000-0000-0000000000aa", "--resource-group", "rg"]
     args += ["--email-service", "svc", "--domain", "mail.contoso.example", "--output", "json"]
     args += ["--dns-server", sb.dns_server, *extra]  # the sandbox's resolver answers the probe before writes

@@ -2,7 +2,7 @@ import socket
 
 import pytest
 
-from tests.conftest import NetworkGuardViolation
+from tests.network_guard import NetworkGuardViolation
 
 
 def test_guard_refuses_non_loopback_connect() -> None:

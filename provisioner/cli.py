@@ -249,6 +249,15 @@ DnsServers = Annotated[
         rich_help_panel=_A,
     ),
 ]
+DnsTimeout = Annotated[
+    float,
+    typer.Option(
+        min=0.1,
+        metavar="SECONDS",
+        help="Seconds a DNS server has to answer one query before it counts as not answering.",
+        rich_help_panel=_A,
+    ),
+]
 _O = "Output"
 OutputOpt = Annotated[
     Output,
@@ -359,6 +368,7 @@ _TAIL = [  # ... and after them
     ("cloud", CloudOpt, Cloud.public),
     ("arm_endpoint", ArmEndpoint, None),
     ("dns_server", DnsServers, None),
+    ("dns_timeout", DnsTimeout, 2.0),
     ("output", OutputOpt, Output.text),
     ("progress", ProgressOpt, None),
     ("progress_interval", ProgressInterval, 15.0),
@@ -468,6 +478,7 @@ def execute(
                 settings,
                 options,
                 dns_servers=servers,
+                dns_timeout=common.dns_timeout,
                 parallel=common.parallel,
                 progress=progress,
                 command=progress.track(each),

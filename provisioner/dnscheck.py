@@ -192,7 +192,8 @@ def resolver_error(status: ResolverStatus) -> UsageError | None:
     return UsageError(
         status.detail,
         "give --dns-server a resolver that answers from here (HOST or HOST:PORT), or leave it out to use "
-        "the system resolver; DNS needs UDP and TCP port 53 (or the port given) to be reachable",
+        "the system resolver; DNS needs UDP and TCP port 53 (or the port given) to be reachable; a slow "
+        "one needs a longer --dns-timeout",
     )
 
 

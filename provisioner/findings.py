@@ -50,7 +50,8 @@ def _infrastructure(answers: DnsAnswers, ctx: Context) -> list[Finding]:
                 fix=(
                     FixInstruction(
                         "check that --dns-server names a recursive resolver that answers on that port (UDP "
-                        "and TCP), or the system resolver in /etc/resolv.conf; a firewall may drop port 53"
+                        "and TCP), or the system resolver in /etc/resolv.conf; a firewall may drop port 53; "
+                        "a slow resolver needs a longer --dns-timeout"
                     ),
                 ),
             )

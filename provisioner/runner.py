@@ -48,14 +48,16 @@ def run(
     options: RunOptions,
     *,
     dns_servers: Sequence[DnsServerAddress] = (),
+    dns_timeout: float = 2.0,
     parallel: int = DEFAULT_PARALLEL,
     progress: Progress | None = None,
     command: DomainCommand = provision_domain,
 ) -> tuple[list[DomainReport], ExitCode]:
-    """Run `command` (default: provision, or plan with `options.dry_run`) for every target."""
+    """Run `command` (default: provision, or plan with `options.dry_run`) for every target; each DNS
+    query may take `dns_timeout` seconds."""
     deadline = time.monotonic() + options.timeout  # the whole run, the resolver probe included
     with _Signals().installed() as signals:  # a signal before the domains start stops them all
-        checker = DnsChecker(dns_servers)
+        checker = DnsChecker(dns_servers, timeout=dns_timeout)
         if not options.dry_run and options.probe_resolver:
             # a resolver that does not answer is known before anything is written (nothing sent: exit 2)
             problem = resolver_error(checker.probe())

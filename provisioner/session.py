@@ -86,7 +86,7 @@ class Session:
             if self._dns_reader is None:
                 from provisioner.dnslookup import DnsLookup
 
-                self._dns_reader = DnsLookup(self.checker.servers)
+                self._dns_reader = DnsLookup(self.checker.servers, timeout=self.checker.timeout)
             return self._dns_reader
 
     # ---- progress, reports -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ setup (apex and subdomain)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -309,10 +310,14 @@ def test_a_right_setup_in_azure_dns_has_no_finding(sandbox: Sandbox, apex: bool)
 
 # ---- zone-level and transient states -------------------------------------------------------------------
 def test_a_resolver_that_does_not_answer(sandbox: Sandbox) -> None:
+    """Within --dns-timeout per query (the default, 2 s, is for networks, not for a test)."""
     place = Place(sandbox)
     place.seed(place.right())
-    exit_code, report = place.check(dns_server=sandbox.blackhole_dns_server)
+    started = time.monotonic()
+    exit_code, report = place.check("--dns-timeout", "0.5", dns_server=sandbox.blackhole_dns_server)
     assert (exit_code, codes(report)) == (6, [("resolver-unreachable", None)])
+    assert "--dns-timeout" in report["findings"][0]["fix"][0]["text"]
+    assert time.monotonic() - started < 2  # two rounds of 0.5 s (probe, then lookup), not of 2 s
 
 
 def test_a_name_server_that_does_not_answer(sandbox: Sandbox) -> None:
@@ -320,7 +325,7 @@ def test_a_name_server_that_does_not_answer(sandbox: Sandbox) -> None:
     place = Place(sandbox, name_servers=servers)
     place.seed(place.right())
     sandbox.configure_name_server(servers[1], answering=False)
-    exit_code, report = place.check()
+    exit_code, report = place.check("--dns-timeout", "0.5")
     assert (exit_code, codes(report)) == (0, [("nameserver-unreachable", None)])
     assert servers[1] in report["findings"][0]["found"][0]
 

@@ -75,9 +75,9 @@ def test_provision_on_an_undelegated_zone_reports_the_finding(w: World) -> None:
 
 
 def test_provision_timing_out_on_propagation_names_what_is_not_served_yet() -> None:
-    """Changes reach DNS 1.5 s after they are written; provision waits 0.5 s for them."""
-    with Sandbox(SandboxOptions(propagation_delay=1.5)) as sb, World(sb) as w:
-        s = seed_standard(w)  # seeded: public at once; what acs-dns writes takes 1.5 s to be served
+    """Changes reach DNS 2 s after they are written; provision waits 0.5 s for them."""
+    with Sandbox(SandboxOptions(propagation_delay=2)) as sb, World(sb) as w:
+        s = seed_standard(w)  # seeded: public at once; what acs-dns writes takes 2 s to be served
         result, doc = w.provision(s.domain, propagation_timeout=0.5)
     assert_clean_exit(result, 7)
     report = only_domain(doc)

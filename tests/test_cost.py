@@ -181,9 +181,9 @@ def test_a_first_run_of_100_domains_reads_little_besides_its_writes() -> None:
 
 
 def test_parallel_bounds_work_against_azure_not_domains_waiting_for_verification() -> None:
-    """12 domains, 3 at a time, each verification taking 1.5 s: the waits overlap, so the run takes about
-    one verification delay, not four (12 / 3 batches)."""
-    delay, domains = 1.5, 12
+    """12 domains, 3 at a time, each verification taking 2 s: the waits overlap, so the run takes about one
+    verification delay, not four (12 / 3 batches)."""
+    delay, domains = 2.0, 12
     with Sandbox(SandboxOptions(verify_delay=delay)) as sb, World(sb) as world:
         zone = "waiting.example"
         world.zone(zone)

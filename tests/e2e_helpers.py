@@ -445,7 +445,7 @@ def seed_standard(world: World, *, apex: bool = False, sub: str = "mail", zone: 
     # seeded straight into the sandbox (its public seeding API, the same rules as a PUT): the setup of
     # many tests, whose subject is what acs-dns does next, not these creates (test_communication and
     # test_zones send those through the SDK)
-    here = {"subscription": world.sub}
+    world.email_domain(domain)
     records = [
         {
             "name": relative,
@@ -458,12 +458,7 @@ def seed_standard(world: World, *, apex: bool = False, sub: str = "mail", zone: 
         {"name": "other", "type": "TXT", "values": ["some-other-team=keep-me"]},
     ]
     world.sb.seed(
-        {
-            "email_service": [
-                {**here, "resource_group": EMAIL_RG, "name": EMAIL_SERVICE, "domain": [{"name": domain}]}
-            ],
-            "zone": [{**here, "resource_group": DNS_RG, "name": zone, "record": records}],
-        }
+        {"zone": [{"subscription": world.sub, "resource_group": DNS_RG, "name": zone, "record": records}]}
     )
     return Seeded(zone, domain, relative)
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, get_type_hints
 
 import typer
 
-from provisioner.options import CommonOptions, RunOptions  # plain dataclasses: cheap to import
+from provisioner.options import DEFAULT_DNS_TIMEOUT, CommonOptions, RunOptions  # plain dataclasses: cheap
 
 
 class _Group(typer.core.TyperGroup):
@@ -368,7 +368,7 @@ _TAIL = [  # ... and after them
     ("cloud", CloudOpt, Cloud.public),
     ("arm_endpoint", ArmEndpoint, None),
     ("dns_server", DnsServers, None),
-    ("dns_timeout", DnsTimeout, 2.0),
+    ("dns_timeout", DnsTimeout, DEFAULT_DNS_TIMEOUT),
     ("output", OutputOpt, Output.text),
     ("progress", ProgressOpt, None),
     ("progress_interval", ProgressInterval, 15.0),

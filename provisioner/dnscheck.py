@@ -43,6 +43,7 @@ import dns.resolver
 
 from provisioner.errors import UsageError
 from provisioner.model import RecordType
+from provisioner.options import DEFAULT_DNS_TIMEOUT
 
 _QUERY_ERRORS: tuple[type[BaseException], ...] = (dns.exception.DNSException, OSError, EOFError, ValueError)
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
@@ -220,7 +221,9 @@ class _Unreachable(Exception):
 
 # ---- the checker -----------------------------------------------------------------------------------
 class DnsChecker:
-    def __init__(self, servers: Sequence[DnsServerAddress] = (), timeout: float = 2.0) -> None:
+    def __init__(
+        self, servers: Sequence[DnsServerAddress] = (), timeout: float = DEFAULT_DNS_TIMEOUT
+    ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         self.servers = tuple(servers)

@@ -34,6 +34,7 @@ import dns.resolver
 from provisioner.dnscheck import DnsServerAddress, _is_ip, _query, _txt_text
 from provisioner.dnsdata import Delegation, DnsAnswers, Lookup, ServerView, Status, norm
 from provisioner.model import VerificationKind, VerificationRecord
+from provisioner.options import DEFAULT_DNS_TIMEOUT
 from provisioner.record_checks import names_to_query
 from provisioner.spf import count_dns_lookups, is_spf
 
@@ -64,7 +65,10 @@ class DnsLookup:
     system resolver, and port 53 for name servers)."""
 
     def __init__(
-        self, servers: Sequence[DnsServerAddress] = (), timeout: float = 2.0, max_workers: int = 32
+        self,
+        servers: Sequence[DnsServerAddress] = (),
+        timeout: float = DEFAULT_DNS_TIMEOUT,
+        max_workers: int = 32,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from provisioner.dnscheck import DnsServerAddress
 
 DEFAULT_PARALLEL = 16
+DEFAULT_DNS_TIMEOUT = 2.0  # seconds one DNS query may take before its server counts as not answering
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class CommonOptions:
     cloud: str = "public"
     arm_endpoint: str | None = None
     dns_servers: tuple[str, ...] = ()
-    dns_timeout: float = 2.0  # seconds one DNS query may take before its server counts as not answering
+    dns_timeout: float = DEFAULT_DNS_TIMEOUT
     output: str = "text"  # text | json | markdown
     progress: bool | None = None  # None: on, but off for JSON output when stderr is not a terminal
     progress_interval: float = 15.0  # heartbeat, seconds, when stderr is not a terminal

@@ -27,7 +27,7 @@ from provisioner.azure.dns import AzureDns
 from provisioner.config import DomainTarget
 from provisioner.dnscheck import DnsChecker, DnsServerAddress, resolver_error
 from provisioner.errors import AcsDnsError, ExitCode, InterruptedRunError, TerminatedRunError, TimedOutError
-from provisioner.options import DEFAULT_PARALLEL, RunOptions
+from provisioner.options import DEFAULT_DNS_TIMEOUT, DEFAULT_PARALLEL, RunOptions
 from provisioner.reconcile import DomainCommand, provision_domain
 from provisioner.report import DomainReport, Outcome, Result, worst
 from provisioner.session import Progress, Session
@@ -48,7 +48,7 @@ def run(
     options: RunOptions,
     *,
     dns_servers: Sequence[DnsServerAddress] = (),
-    dns_timeout: float = 2.0,
+    dns_timeout: float = DEFAULT_DNS_TIMEOUT,
     parallel: int = DEFAULT_PARALLEL,
     progress: Progress | None = None,
     command: DomainCommand = provision_domain,

@@ -122,18 +122,25 @@ class RequestLog:
         self.entries: list[LogEntry] = []
         self.counters: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
+        self.methods: Counter[str] = Counter()
+        self.writes = 0  # PUT, PATCH and DELETE answered below 400
 
     def add(self, entry: LogEntry) -> None:
         with self._lock:
             self.entries.append(entry)
             self.counters[f"{entry.method} {entry.route}"] += 1
             self.statuses[entry.status] += 1
+            self.methods[entry.method] += 1
+            if entry.method in ("PUT", "PATCH", "DELETE") and entry.status < 400:
+                self.writes += 1
 
     def reset(self) -> None:
         with self._lock:
             self.entries.clear()
             self.counters.clear()
             self.statuses.clear()
+            self.methods.clear()
+            self.writes = 0
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -143,10 +150,8 @@ class RequestLog:
                 "statuses": {str(k): v for k, v in self.statuses.items()},
                 "throttled": self.statuses.get(429, 0),
                 "dropped": self.statuses.get(0, 0),
-                "methods": dict(Counter(e.method for e in self.entries)),
-                "writes": sum(
-                    1 for e in self.entries if e.method in ("PUT", "PATCH", "DELETE") and e.status < 400
-                ),
+                "methods": dict(self.methods),
+                "writes": self.writes,
             }
 
     def as_json(self) -> list[dict[str, Any]]:

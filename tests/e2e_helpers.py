@@ -416,12 +416,6 @@ def counters(sb: Sandbox) -> dict[str, Any]:
     return admin(sb, "GET", "counters").json()
 
 
-def requests_logged(sb: Sandbox) -> int:
-    """The sandbox's request count (`total` of /_sandbox/counters), read in-process: the generated-command
-    test reads it twice per case, where the HTTP read also recounted the whole log's methods."""
-    return len(sb.app.log.entries)
-
-
 @dataclass(frozen=True)
 class Seeded:
     """What `seed_standard` created: the names a test asserts on."""

@@ -44,10 +44,10 @@ from tests.e2e_helpers import (
     EMAIL_SERVICE,
     World,
     click_command,
+    counters,
     document,
     invoke,
     json_requested,
-    requests_logged,
     unique_zone,
 )
 
@@ -697,9 +697,9 @@ def run_case(fuzz: Fuzz, case: Case) -> Result:
         env = dict.fromkeys(CREDENTIAL_VARIABLES) | {
             k: None if v is None else fill(v, where) for k, v in case.env
         }
-        before = requests_logged(fuzz.sb)
+        before = counters(fuzz.sb)["total"]
         result = invoke(fuzz.sb, args, env)
-        sent = requests_logged(fuzz.sb) - before
+        sent = counters(fuzz.sb)["total"] - before
         check_property(case, args, result, sent, where)
         return result
     finally:
@@ -791,7 +791,7 @@ PLAN = ["plan", "--auth", "sandbox", "--dns-server", "{dns}"]
 def test_a_config_saved_with_a_utf8_bom_is_accepted(fuzz: Fuzz) -> None:
     config = f'[defaults]\nsubscription = "{SUB_MARK}"\nresource_group = "{EMAIL_RG}"\n'
     config += f'email_service = "{EMAIL_SERVICE}"\n[[domain]]\nname = "mail.{ZONE_MARK}"\n'
-    before = requests_logged(fuzz.sb)
+    before = counters(fuzz.sb)["total"]
     result = explicit(
         fuzz,
         [*PLAN, "--config", CONFIG_FILE, "-o", "json"],
@@ -799,7 +799,7 @@ def test_a_config_saved_with_a_utf8_bom_is_accepted(fuzz: Fuzz) -> None:
     )
     # it ran (whatever earlier cases left of the domain): the entry was read and its domain looked up
     assert [d["domain"] for d in document(result)["domains"]] == [f"mail.{fuzz.zone}"]
-    assert requests_logged(fuzz.sb) > before  # it ran: read the domain and the zone
+    assert counters(fuzz.sb)["total"] > before  # it ran: read the domain and the zone
 
 
 def test_bad_utf8_in_a_config_names_the_file_and_line(fuzz: Fuzz) -> None:
@@ -824,14 +824,14 @@ def test_a_ca_bundle_naming_a_missing_file_in_a_real_process(fuzz: Fuzz, tmp_pat
         "REQUESTS_CA_BUNDLE": str(tmp_path / "ca.pem"),
     }
     args = [fill(a, fuzz.where) for a in [*PLAN, *target()]]
-    before = requests_logged(fuzz.sb)
+    before = counters(fuzz.sb)["total"]
     done = subprocess.run(
         [sys.executable, "-m", "provisioner", *args], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2, done.stderr
     assert f"REQUESTS_CA_BUNDLE names '{tmp_path / 'ca.pem'}', which does not exist" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
-    assert requests_logged(fuzz.sb) == before
+    assert counters(fuzz.sb)["total"] == before
 
 
 @pytest.mark.parametrize(

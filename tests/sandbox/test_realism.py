@@ -211,6 +211,7 @@ def test_admin_paths_bypass_hooks_and_report_counters(throttled: Sandbox) -> Non
     assert not [h for h in headers if h.lower().startswith("x-ms-ratelimit")]
     assert snapshot["total"] == 2  # admin calls are not logged
     assert snapshot["methods"] == {"PUT": 1, "GET": 1}
+    assert snapshot["writes"] == 1  # the zone's PUT; the GET (a missing zone, 404) is a read
     assert {"throttled", "writes", "dropped", "statuses", "routes"} <= snapshot.keys()
 
 

@@ -141,13 +141,19 @@ def world(sandbox: Sandbox) -> Iterator[World]:
         yield w
 
 
-def test_the_right_records_have_no_finding(sandbox: Sandbox, world: World) -> None:
-    """The setup each case below starts from (`publish`, the same in every zone) is right: no finding."""
+def right_setup(sandbox: Sandbox, world: World) -> tuple[str, str, DnsLookup]:
+    """A new zone holding mail.<zone>'s right records (`publish`): the zone, the domain, and a lookup
+    through the sandbox's resolver."""
     zone = unique_zone("diag")
     world.zone(zone, DNS_RG)
     publish(world, zone, "mail")
-    domain = f"mail.{zone}"
-    answers = DnsLookup([parse_dns_server(sandbox.dns_server)], timeout=2).lookup(domain, expected(domain))
+    return zone, f"mail.{zone}", DnsLookup([parse_dns_server(sandbox.dns_server)], timeout=2)
+
+
+def test_the_right_records_have_no_finding(sandbox: Sandbox, world: World) -> None:
+    """The setup each case below starts from is right: no finding."""
+    zone, domain, lookup = right_setup(sandbox, world)
+    answers = lookup.lookup(domain, expected(domain))
     assert answers.zone == zone
     assert diagnose(expected(domain), zone, answers, VERIFIED) == []
 
@@ -161,11 +167,7 @@ def test_each_finding_from_a_state_built_in_the_sandbox(
     states: dict[VerificationKind, KindState],
     change: Change,
 ) -> None:
-    zone = unique_zone("diag")
-    world.zone(zone, DNS_RG)
-    publish(world, zone, "mail")
-    domain = f"mail.{zone}"
-    lookup = DnsLookup([parse_dns_server(sandbox.dns_server)], timeout=2)
+    zone, domain, lookup = right_setup(sandbox, world)
     change(world, zone)  # to the right setup, which alone has no finding (the test above)
     answers = lookup.lookup(domain, expected(domain))
     findings = diagnose(expected(domain), answers.zone, answers, states)

@@ -305,18 +305,46 @@ class PlainReporter(Reporter):
 
 
 class LiveReporter(Reporter):
-    """A terminal: coloured lines above a live table (rich)."""
+    """A terminal: coloured lines above a live table (rich). Lines are printed in batches, at most every
+    `FLUSH_SECONDS`: rich redraws the whole live table after each print, so a line at a time would redraw
+    it once per line (for a run of many domains, most of its CPU)."""
+
+    FLUSH_SECONDS = 0.1
 
     def __init__(self, console: Any, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(clock)
         self.console = console
+        self.pending: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._flush_often, name="acs-dns-progress", daemon=True)
 
     def show(self, event: ProgressEvent) -> None:
         from rich.markup import escape
 
         style = _line_style(event.line)
         text = f"[bold]{escape(event.target.domain)}[/bold] {escape(event.line)}"
-        self.console.print(f"[{style}]{text}[/{style}]" if style else text)
+        with self.lock:
+            self.pending.append(f"[{style}]{text}[/{style}]" if style else text)
+
+    def flush(self) -> None:
+        """Print the lines shown since the last flush, in one print (outside the lock: rich's refresh
+        thread takes its own lock, then ours)."""
+        with self.lock:
+            lines, self.pending = self.pending, []
+        if lines:
+            self.console.print("\n".join(lines))
+
+    def _flush_often(self) -> None:
+        while not self._stop.wait(self.FLUSH_SECONDS):
+            self.flush()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.flush()
 
     def renderable(self) -> Table:
         with self.lock:
@@ -359,4 +387,8 @@ def make_progress(
         transient=False,
         redirect_stdout=False,
     ):
-        yield live
+        live.start()
+        try:
+            yield live
+        finally:
+            live.stop()  # the last lines, above the table's final state

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench import many_domains
 
 
+@pytest.mark.usefixtures("unmeasured_children")
 def test_a_size_after_an_extrapolated_baseline_is_measured_on_a_working_sandbox(tmp_path: Path) -> None:
     """At N=100 after N=10 the benchmark once gave its sandbox a write bucket of None (a local variable
     reused for the extrapolated baseline's writes): every write was dropped and N=100 read as failed."""

@@ -245,6 +245,7 @@ def test_debug_shows_a_traceback_for_a_failure_inside_a_domain_run(w: World) -> 
     assert debug_shows_traceback(loud), loud.output
 
 
+@pytest.mark.usefixtures("unmeasured_children")
 def test_unexpected_failure_exits_nonzero_without_traceback_within_timeout() -> None:
     """Every ARM request fails (429, 500, 503, dropped connections). A real process, so a run that ignores
     --timeout can be stopped: it must end, non-zero and without a traceback, soon after --timeout 2."""

@@ -816,6 +816,7 @@ def test_a_ca_bundle_naming_a_missing_file_is_exit_2_naming_it(fuzz: Fuzz, varia
     assert "fix:" in result.stderr
 
 
+@pytest.mark.usefixtures("unmeasured_children")
 def test_a_ca_bundle_naming_a_missing_file_in_a_real_process(fuzz: Fuzz, tmp_path: Path) -> None:
     """The same through the installed entry point: one message, its fix, exit 2, and no traceback."""
     env = {

@@ -147,6 +147,7 @@ def test_link_to_another_data_location_is_refused_with_exit_5(w: World) -> None:
     assert linked(w, "eu-acs") == []
 
 
+@pytest.mark.usefixtures("unmeasured_children")
 def test_two_processes_linking_two_domains_to_one_resource_both_end_linked(w: World) -> None:
     seeded = seed_standard(w)
     second = f"second.{seeded.zone}"

@@ -311,6 +311,7 @@ def kill_when(proc: subprocess.Popen, ready: Callable[[], bool], jitter: float, 
     return True
 
 
+@pytest.mark.usefixtures("unmeasured_children")
 def test_sigkill_at_random_points_then_rerun_converges_to_the_uninterrupted_result(tmp_path: Path) -> None:
     config = write_config(tmp_path / "domains.toml", DOMAINS)
     rng = random.Random(SEED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 import subprocess
 import sys
 import threading
@@ -18,7 +19,7 @@ from rich.console import Console
 from acs_sandbox import Sandbox, SandboxOptions
 from provisioner.config import DomainTarget
 from provisioner.errors import ExitCode
-from provisioner.progress import DNS, PLAN, VERIFY, WRITE, Tracker, event_of, live_table
+from provisioner.progress import DNS, PLAN, VERIFY, WRITE, Tracker, event_of, live_table, make_progress
 from provisioner.report import DomainReport, Result
 from tests.e2e_helpers import World, assert_clean_exit, document, invoke, seed_standard
 
@@ -189,3 +190,39 @@ def test_with_nothing_in_flight_the_live_table_is_just_the_counts() -> None:
     assert lines == [
         "3 done (1 refused, 1 timed-out, 1 verified); failed: c.contoso.example, b.contoso.example; 0 in flight"
     ]
+
+
+class _Terminal(io.StringIO):
+    """A stream that is a terminal, as stderr is when a person runs acs-dns."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def test_a_terminal_gets_every_line_once_in_order_without_a_redraw_per_line() -> None:
+    """On a terminal the lines go above the live table, which rich redraws after every print. 50 domains of
+    four lines each must not redraw it 200 times (each redraw is the whole table, written to the terminal
+    again); the lines still appear while the run goes on, not only at its end."""
+    terminal = _Terminal()
+    targets = [target(f"d{i:02}.contoso.example") for i in range(50)]
+    lines = ["zone contoso.example (resource group rg-dns)", "wrote  TXT   {}", "started Domain verification"]
+    lines.append("Domain: Verified")
+    with make_progress(quiet=False, domains=len(targets), stream=terminal) as progress:
+        for t in targets:
+            with progress.lock:
+                progress.began(t)
+            for line in lines:
+                progress(t, line.format(t.domain.split(".")[0]))
+        shown = time.monotonic() + 2
+        while "d49.contoso.example Domain: Verified" not in ANSI.sub("", terminal.getvalue()):
+            assert time.monotonic() < shown, "the lines were not shown while the run went on"
+            time.sleep(0.01)
+    text = ANSI.sub("", terminal.getvalue())
+    printed = [line.strip() for line in text.splitlines() if line.startswith("d") and " " in line.strip()]
+    expected = [f"{t.domain} {line.format(t.domain.split('.')[0])}" for t in targets for line in lines]
+    assert [line for line in printed if line in expected] == expected
+    redraws = text.count("in flight")
+    assert 1 <= redraws <= 20, redraws

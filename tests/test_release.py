@@ -211,6 +211,7 @@ def sandbox_arguments(w: World, domain: str, command: str = "provision") -> str:
     return shlex.join([*common, *w.target(domain)])
 
 
+@pytest.mark.usefixtures("unmeasured_children")
 def test_action_run_step_provisions_writes_outputs_and_the_step_summary(w: World, tmp_path: Path) -> None:
     s = seed_standard(w)
     proc, outputs, summary = run_action_step(w.sb, tmp_path, {"arguments": sandbox_arguments(w, s.domain)})
@@ -226,6 +227,7 @@ def test_action_run_step_provisions_writes_outputs_and_the_step_summary(w: World
     assert "Domain Verified" in row
 
 
+@pytest.mark.usefixtures("unmeasured_children")
 def test_action_passes_on_the_exit_code_and_puts_failures_in_the_summary(w: World, tmp_path: Path) -> None:
     """No email service: exit 4, which the step itself exits with, and the summary names the fix."""
     domain = "mail.nothing-here.example"
@@ -237,6 +239,7 @@ def test_action_passes_on_the_exit_code_and_puts_failures_in_the_summary(w: Worl
     assert f"| {domain} | ❌ error (exit 4) |" in summary
 
 
+@pytest.mark.usefixtures("unmeasured_children")
 def test_action_arguments_are_split_like_a_shell_but_never_evaluated(w: World, tmp_path: Path) -> None:
     marker = tmp_path / "evaluated"
     arguments = f'{sandbox_arguments(w, "mail.x.example", "plan")} --zone "$(touch {marker})"'
@@ -247,6 +250,7 @@ def test_action_arguments_are_split_like_a_shell_but_never_evaluated(w: World, t
     assert proc.returncode == int(outputs["exit-code"]) != 0
 
 
+@pytest.mark.usefixtures("unmeasured_children")
 def test_action_refuses_an_unknown_command_before_running_anything(w: World, tmp_path: Path) -> None:
     proc, outputs, summary = run_action_step(w.sb, tmp_path, {"command": "destroy"})
     assert proc.returncode == 2

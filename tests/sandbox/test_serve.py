@@ -108,6 +108,7 @@ def test_in_process_start_and_stop_with_a_client_connected() -> None:
     [["-m", "acs_sandbox"], ["-m", "provisioner", "sandbox", "serve"]],
     ids=["python-m", "acs-dns"],
 )
+@pytest.mark.usefixtures("unmeasured_children")
 def test_entry_points_serve_a_seeded_world(entry_point: list[str]) -> None:
     """Both entry points (`python -m acs_sandbox`, `acs-dns sandbox serve`) with `--seed`: the ready line,
     then the world's zones in DNS."""

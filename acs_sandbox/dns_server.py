@@ -347,16 +347,19 @@ class DnsServer:
         A name server's reply is a function of the view, the zones the server serves in it, the transport,
         the name-server addresses the view knows (they only grow) and the query's bytes after its ID (the
         question as written, flags, EDNS). Diagnosis asks each name the same way at each of a zone's name
-        servers: one view renders such a reply once, and every asker gets it with its own ID. The
-        resolver's replies also depend on its cache and the time: each is rendered."""
+        servers, and verification asks the resolver the same names on every poll: one view renders such a
+        reply once, and every asker gets it with its own ID. The resolver's replies are kept the same way
+        (with the name servers that do not answer in the key) unless its cache is on: then they also
+        depend on the cache and the time, and each is rendered."""
         endpoint = endpoint or _Endpoint(self.host, None)
         if self._silenced(endpoint):
             return None
         view, key = None, None
-        if endpoint.server is not None and len(wire) > 2:
+        dead = self._not_answering() if endpoint.server is None else frozenset()
+        if len(wire) > 2:
             view = self.current_view(endpoint.server)
-            key = (view.served_by(endpoint.server), udp, len(view.host_addresses), wire[2:])
-            reply = view.replies.get(key)
+            key = self._reply_key(view, endpoint, dead, udp, wire)
+            reply = view.replies.get(key) if key is not None else None
             if reply is not None:  # only a query that was answered before has a reply stored
                 return wire[:2] + reply[2:]
         try:
@@ -369,7 +372,7 @@ class DnsServer:
         try:
             if view is None:
                 view = self.current_view(endpoint.server)
-            resolve = self._resolver(view, endpoint) if endpoint.server is None else None
+            resolve = self._resolver(view, endpoint, dead) if endpoint.server is None else None
             reply = _encode(view.respond(query, endpoint.server, resolve), min(limit, TCP_MAX_MESSAGE))
             if key is not None:
                 if len(view.replies) >= MAX_CACHED_REPLIES:
@@ -385,13 +388,29 @@ class DnsServer:
         except Exception:
             return None
 
-    def _resolver(
-        self, view: DnsView, endpoint: _Endpoint
-    ) -> Callable[[dns.name.Name, int, bool, str | None], Outcome]:
-        """`view.resolve` as the resolver at `endpoint` does it: zones whose name servers all stopped
-        answering fail (SERVFAIL), and, unless it is the service's resolver, behind the cache."""
+    def _not_answering(self) -> frozenset[str]:
+        """The name servers told to stop answering (the resolver gets SERVFAIL for their zones)."""
         with self._lock:
-            dead = frozenset(h for h, s in self._settings.items() if h != RESOLVER and not s.answering)
+            return frozenset(h for h, s in self._settings.items() if h != RESOLVER and not s.answering)
+
+    def _reply_key(
+        self, view: DnsView, endpoint: _Endpoint, dead: frozenset[str], udp: bool, wire: bytes
+    ) -> tuple[object, ...] | None:
+        """What a reply in `view` depends on besides the view, or None when it depends on more: the
+        resolver's cache (when on) and the time."""
+        if endpoint.server is not None:
+            scope: object = view.served_by(endpoint.server)
+        elif self.cache.enabled and not endpoint.internal:
+            return None
+        else:
+            scope = (RESOLVER, dead)
+        return (scope, udp, len(view.host_addresses), wire[2:])
+
+    def _resolver(
+        self, view: DnsView, endpoint: _Endpoint, dead: frozenset[str]
+    ) -> Callable[[dns.name.Name, int, bool, str | None], Outcome]:
+        """`view.resolve` as the resolver at `endpoint` does it: zones whose name servers (`dead`) all
+        stopped answering fail (SERVFAIL), and, unless it is the service's resolver, behind the cache."""
         use_cache = self.cache.enabled and not endpoint.internal
 
         def resolve(qname: dns.name.Name, qtype: int, recursive: bool, server: str | None) -> Outcome:

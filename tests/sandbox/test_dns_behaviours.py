@@ -134,9 +134,10 @@ def test_a_stale_name_server_keeps_serving_the_old_answer(sb: Sandbox, zone: str
 def test_each_asker_gets_its_own_id_and_question_and_a_change_is_answered_at_once(
     sb: Sandbox, zone: str
 ) -> None:
-    """A zone's name servers render a reply once per view and hand it to every asker of the same question:
-    each reply still carries the asker's ID and its question as written, the zone's other name server
-    answers the same, a server of other zones still refuses, and a change is served by the next query."""
+    """A zone's name servers (and the resolver, its cache off) render a reply once per view and hand it to
+    every asker of the same question: each reply still carries the asker's ID and its question as written,
+    the zone's other name server answers the same, a server of other zones still refuses, and a change is
+    served by the next query."""
     one, two = (sb.name_server_address(h) for h in REGISTRAR)
     replies = []
     for address, qid, name in ((one, 101, zone), (two, 202, zone), (one, 303, zone.upper())):
@@ -146,13 +147,23 @@ def test_each_asker_gets_its_own_id_and_question_and_a_change_is_answered_at_onc
     assert [r.id for r in replies] == [101, 202, 303]
     assert [r.question[0].name.to_text() for r in replies] == [zone + ".", zone + ".", zone.upper() + "."]
     assert all(txt_of(r) == [b"v=spf1 -all"] and r.flags & dns.flags.AA for r in replies)
+    for qid in (404, 505):
+        query = dns.message.make_query(zone, "TXT")
+        query.id = qid
+        reply = dns.query.udp(query, "127.0.0.1", port=sb.dns_port, timeout=5)
+        assert reply.id == qid and txt_of(reply) == [b"v=spf1 -all"] and reply.flags & dns.flags.RA
     other = f"o{uuid.uuid4().hex[:8]}.test"
     sb.add_external_zone(other, ["ns1.other-registrar.test"], records=[("@", "TXT", ["other"])])
     elsewhere = sb.name_server_address("ns1.other-registrar.test")
     assert ask(sb, zone, at=elsewhere).rcode() == dns.rcode.REFUSED
     assert txt_of(ask(sb, other, at=elsewhere)) == [b"other"]
     sb.set_external_record(zone, "@", "TXT", ["changed"])
-    assert txt_of(ask(sb, zone, at=one)) == txt_of(ask(sb, zone, at=two)) == [b"changed"]
+    assert (
+        txt_of(ask(sb, zone, at=one))
+        == txt_of(ask(sb, zone, at=two))
+        == txt_of(ask(sb, zone))
+        == [b"changed"]
+    )
 
 
 def test_a_lagging_name_server_serves_what_was_there_lag_seconds_ago(sb: Sandbox, zone: str) -> None:

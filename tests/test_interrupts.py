@@ -6,7 +6,8 @@ SIGKILL, the Ctrl-C a real SIGINT.
 
 - SIGKILL at seeded-random points during a 20-domain run, then a re-run: the zones end up equal to the
   result of an uninterrupted run on an identically seeded second sandbox (modulo each sandbox's random
-  verification tokens), other teams' values byte for byte, every domain Verified.
+  verification tokens), other teams' values byte for byte, every domain Verified. (The runs that are
+  killed are child processes; the uninterrupted run and the re-run run in this process.)
 - Ctrl-C while verification is pending: exit 130 within seconds, one parseable JSON document saying for each
   domain that it was interrupted and what it had written, and no traceback.
 """
@@ -42,6 +43,7 @@ from tests.e2e_helpers import (
     EMAIL_RG,
     EMAIL_SERVICE,
     World,
+    invoke,
     valid_document,
 )
 
@@ -141,20 +143,19 @@ def child_env(sb: Sandbox) -> dict[str, str]:
     return env
 
 
-def run_to_end(sb: Sandbox, config: Path, timeout: float = 90) -> tuple[subprocess.CompletedProcess, dict]:
-    proc = subprocess.run(
-        command(sb, config), env=child_env(sb), cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+def run_to_end(sb: Sandbox, config: Path) -> tuple[int, dict, str]:
+    """A run to its end (the reference, and the re-run after the kills) in this process: only the runs
+    that are killed need a process of their own. (exit code, the JSON document, all it printed)"""
+    result = invoke(sb, command(sb, config)[3:])
+    printed = f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     try:
-        doc = valid_document(proc.stdout)
+        doc = valid_document(result.stdout)
     except json.JSONDecodeError:
-        raise AssertionError(f"stdout is not one JSON document\n{describe(proc)}") from None
-    return proc, doc
+        raise AssertionError(f"stdout is not one JSON document\n{printed}") from None
+    return result.exit_code, doc, printed
 
 
-def describe(proc: subprocess.CompletedProcess | subprocess.Popen, out: str = "", err: str = "") -> str:
-    if isinstance(proc, subprocess.CompletedProcess):
-        out, err = proc.stdout, proc.stderr
+def describe(proc: subprocess.Popen, out: str, err: str) -> str:
     return f"exit {proc.returncode}\nstdout:\n{out}\nstderr:\n{err}"
 
 
@@ -320,9 +321,9 @@ def test_sigkill_at_random_points_then_rerun_converges_to_the_uninterrupted_resu
     # the reference: one uninterrupted run on its own sandbox
     with Sandbox(LATENCY) as sb, seed(sb) as world:
         watch = LogWatch(sb)
-        proc, doc = run_to_end(sb, config)
-        assert proc.returncode == 0, describe(proc)
-        assert [d["result"] for d in doc["domains"]] == ["verified"] * len(DOMAINS), describe(proc)
+        code, doc, printed = run_to_end(sb, config)
+        assert code == 0, printed
+        assert [d["result"] for d in doc["domains"]] == ["verified"] * len(DOMAINS), printed
         entries = list(sb.app.log.entries)[watch.start :]
         active = entries[-1].time - entries[0].time  # from the run's first ARM request to its last
         assert watch.count(PUT_RECORD_SET) == 3 * len(DOMAINS)
@@ -380,9 +381,9 @@ def test_sigkill_at_random_points_then_rerun_converges_to_the_uninterrupted_resu
                 # the first kill left work half done: the re-runs had something to repair
                 assert incomplete_domains(world), happened
 
-        proc, doc = run_to_end(sb, config)
-        assert proc.returncode == 0, describe(proc) + "\n" + "\n".join(happened)
-        assert [d["result"] for d in doc["domains"]] == ["verified"] * len(DOMAINS), describe(proc)
+        code, doc, printed = run_to_end(sb, config)
+        assert code == 0, printed + "\n" + "\n".join(happened)
+        assert [d["result"] for d in doc["domains"]] == ["verified"] * len(DOMAINS), printed
         tokens = tokens_by_value(world)
         contents = {z: zone_content(world, z, tokens) for z in (ZONE_A, ZONE_B)}
         assert_final_state(world, contents, tokens)

@@ -78,13 +78,16 @@ def communication_client(sb: Sandbox, **kwargs: object):
 # left running one of them alone at the end.
 LONG_FILES = (
     "test_interrupts.py",
-    "test_cli_check.py",
     "test_cost.py",
     "test_cli_provision.py",
     "test_credentials.py",
+    "test_cli_check.py",
+    "test_clients.py",
     "test_realism.py",
-    "test_cli_generated.py",
+    "test_dnslookup.py",
     "test_progress.py",
+    "test_communication.py",
+    "test_cli_generated.py",
 )
 
 

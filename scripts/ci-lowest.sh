@@ -21,7 +21,7 @@ VIRTUAL_ENV="$work/venv" "$uv" pip freeze \
   | tr '\n' ' '
 echo
 unset PYTHONDONTWRITEBYTECODE  # as in scripts/test.sh: workers reuse compiled and rewritten modules
-"$work/venv/bin/python" -m pytest -q -p no:cacheprovider -n auto --dist loadfile -m "not slow" tests \
+"$work/venv/bin/python" -m pytest -q -p no:cacheprovider -n auto --dist loadfile tests \
   --ignore=tests/test_interrupts.py \
   --ignore=tests/test_many_domains.py \
   --ignore=tests/sandbox \

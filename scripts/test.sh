@@ -8,8 +8,15 @@ PY=$(pick_python)
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
-.venv/bin/python -m pip install --quiet -e '.[test]'
+# Installed again only when pyproject.toml changed since the last install here (the editable install
+# alone takes ~3 s: pip builds the project's wheel every time).
+stamp=.venv/.acs-dns-installed
+want=$(.venv/bin/python -c 'import hashlib, sys; print(hashlib.sha256(open("pyproject.toml", "rb").read()).hexdigest(), sys.version)')
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
+  .venv/bin/python -m pip install --quiet -e '.[test]'
+  printf '%s\n' "$want" > "$stamp"
+fi
 .venv/bin/ruff check provisioner acs_sandbox tests bench
 .venv/bin/ruff format --check provisioner acs_sandbox tests bench
 # line coverage of provisioner/ ([tool.coverage] in pyproject.toml); the floor fails the run below it.

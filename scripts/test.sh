@@ -29,6 +29,12 @@ fi
 # sets PYTHONDONTWRITEBYTECODE: every worker and every acs-dns process a test starts would otherwise
 # compile them again.
 unset PYTHONDONTWRITEBYTECODE
+# A checkout's first run (as in CI): the sources are compiled and pytest rewrites the test modules once,
+# here, instead of in every worker at once (each would do all of it again, racing the others).
+if ! compgen -G "tests/__pycache__/*-pytest-*.pyc" >/dev/null; then
+  .venv/bin/python -m compileall -q -j0 provisioner acs_sandbox bench >/dev/null
+  .venv/bin/python -m pytest --collect-only -q -p no:cacheprovider >/dev/null
+fi
 WORKERS=${PYTEST_WORKERS:-$(($(nproc 2>/dev/null || echo 1) * 2))}
 if .venv/bin/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
   export COVERAGE_CORE=sysmon

@@ -449,3 +449,26 @@ def test_flags_mode_bad_values_name_flags() -> None:
 def test_flags_mode_domain_outside_zone() -> None:
     message = flags_error(zone="fabrikam.com").message
     assert message == '--zone: domain "mail.contoso.com" is not inside zone "fabrikam.com"'
+
+
+@pytest.mark.parametrize(
+    ("senders", "said"),
+    [
+        (
+            '[{display_name = "Billing"}]',
+            "a sender table needs username (a string) and optionally display_name",
+        ),
+        ('[{username = "billing", display_name = 7}]', "a sender table needs username (a string)"),
+        ('[{username = "billing", team = "ops"}]', "unknown key 'team' in a sender"),
+        ("[7]", "each sender must be a string or a table, not "),
+    ],
+)
+def test_a_malformed_sender_is_named_at_its_line(tmp_path: Path, senders: str, said: str) -> None:
+    path = write(tmp_path, DEFAULTS + f'\n[[domain]]\nname = "contoso.com"\nsenders = {senders}\n')
+    message = usage_error(path).message
+    assert message.startswith(f"{path}:8: [[domain]] senders: ") and said in message, message
+
+
+def test_a_domain_entry_that_is_not_a_table_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, 'domain = ["contoso.com"]\n' + DEFAULTS)
+    assert usage_error(path).message == f"{path}:1: domain: each entry must be a table"

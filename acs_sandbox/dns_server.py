@@ -354,14 +354,12 @@ class DnsServer:
         endpoint = endpoint or _Endpoint(self.host, None)
         if self._silenced(endpoint):
             return None
-        view, key = None, None
         dead = self._not_answering() if endpoint.server is None else frozenset()
-        if len(wire) > 2:
-            view = self.current_view(endpoint.server)
-            key = self._reply_key(view, endpoint, dead, udp, wire)
-            reply = view.replies.get(key) if key is not None else None
-            if reply is not None:  # only a query that was answered before has a reply stored
-                return wire[:2] + reply[2:]
+        view = self.current_view(endpoint.server)
+        key = self._reply_key(view, endpoint, dead, udp, wire)
+        reply = view.replies.get(key) if key is not None else None
+        if reply is not None:  # only a query that was answered before has a reply stored
+            return wire[:2] + reply[2:]
         try:
             query = dns.message.from_wire(wire)
         except Exception:  # whatever dnspython makes of garbage, it is not a query
@@ -370,8 +368,6 @@ class DnsServer:
             return None
         limit = max(UDP_MIN_PAYLOAD, query.payload if query.edns >= 0 else 0) if udp else TCP_MAX_MESSAGE
         try:
-            if view is None:
-                view = self.current_view(endpoint.server)
             resolve = self._resolver(view, endpoint, dead) if endpoint.server is None else None
             reply = _encode(view.respond(query, endpoint.server, resolve), min(limit, TCP_MAX_MESSAGE))
             if key is not None:

@@ -310,8 +310,9 @@ class DnsView:
         source: Sequence[ZoneSnapshot] = (),
         host_addresses: Mapping[str, str] | None = None,
     ) -> None:
-        self.source = tuple(source)  # the snapshots this view was built from (to reuse it when unchanged)
-        self._given = source  # the state hands out the same list again until a zone changes
+        # the snapshots this view was built from, as handed over (to reuse it when unchanged): the state
+        # hands out the same list, never changed, until a zone changes
+        self.source = source
         # replies in wire format, by what determines them (see DnsServer.answer)
         self.replies: dict[tuple[object, ...], bytes] = {}
         self._served: dict[str, frozenset[int]] = {}
@@ -356,10 +357,9 @@ class DnsView:
         return served
 
     def same_source(self, snapshots: Sequence[ZoneSnapshot]) -> bool:
-        if snapshots is self._given:
-            return True
-        return len(snapshots) == len(self.source) and all(
-            a is b for a, b in zip(snapshots, self.source, strict=True)
+        return snapshots is self.source or (
+            len(snapshots) == len(self.source)
+            and all(a is b for a, b in zip(snapshots, self.source, strict=True))
         )
 
     # ---- messages ----------------------------------------------------------------------------------

@@ -23,9 +23,10 @@ fi
 # The test files are spread over two workers per core, plus one (pytest-xdist; each file stays on one
 # worker, so its module fixtures are built once): many tests wait on purpose (verification delays,
 # timeouts, silent name servers), and another worker uses the core meanwhile (on a 2-core machine 5
-# workers left the cores idle half as long as 4, and ended 1-9 s sooner in three paired runs; 6 no better). Files go out in collection order
-# (--no-loadscope-reorder), which puts the longest first (tests/conftest.py, LONG_FILES), so that none is
-# left running alone at the end. PYTEST_WORKERS=0 runs them in this process.
+# workers left the cores idle half as long as 4, and ended 1-9 s sooner in three paired runs; 6 were no
+# better). Files go out in collection order (--no-loadscope-reorder), which puts the longest first
+# (tests/conftest.py, LONG_FILES), so that none is left running alone at the end. PYTEST_WORKERS=0 runs
+# them in this process.
 # Compiled modules and pytest's rewritten test modules are kept (__pycache__), even where the machine
 # sets PYTHONDONTWRITEBYTECODE: every worker and every acs-dns process a test starts would otherwise
 # compile them again.
